@@ -1,0 +1,130 @@
+//! Deployment configuration, read once from the environment at cold start.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `OFFERS_TABLE` | required | DynamoDB table for offers and sync state |
+//! | `SECRET_PREFIX` | `lever-offers/` | a tenant's secret is `<prefix><tenant>` |
+//! | `TENANTS` | empty | comma-separated tenants the nightly schedule syncs |
+//! | `LEVER_API_URL` | `https://api.lever.co/v1` | EU: `https://api.eu.lever.co/v1`, sandbox: `https://api.sandbox.lever.co/v1` |
+//! | `LEVER_AUTH_URL` | `https://auth.lever.co` | OAuth host (sandbox: `https://sandbox-lever.auth0.com`) |
+//! | `PII_MODE` | `pseudonymize` | `pseudonymize` or `omit` |
+//! | `LEVER_RATE_PER_SEC` | `8` | client-side sustained request rate per tenant |
+//! | `LEVER_BURST` | `15` | client-side burst per tenant |
+//! | `LEVER_TIMEOUT_MS` | `15000` | timeout of one Lever request |
+//! | `LEVER_MAX_ATTEMPTS` | `8` | tries of one request before giving up |
+//! | `LEVER_CONCURRENCY` | `4` | offer reads in flight per tenant |
+//! | `INCREMENTAL_OVERLAP_MS` | `600000` | how far an incremental window reaches back before the watermark |
+//! | `DEADLINE_MARGIN_MS` | `60000` | a backfill stops cleanly when less Lambda time than this is left |
+
+use crate::error::SyncError;
+use crate::settings::PiiMode;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Settings shared by both functions.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub table: String,
+    pub secret_prefix: String,
+    pub tenants: Vec<String>,
+    pub lever_api_url: String,
+    pub lever_auth_url: String,
+    pub pii_mode: PiiMode,
+    pub rate_per_sec: f64,
+    pub burst: u32,
+    pub timeout: Duration,
+    pub max_attempts: u32,
+    pub concurrency: usize,
+    pub incremental_overlap_ms: i64,
+    pub deadline_margin: Duration,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, SyncError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SyncError> {
+        let get = |name: &str, default: &str| lookup(name).unwrap_or_else(|| default.to_owned());
+        let table = lookup("OFFERS_TABLE")
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| SyncError::Config("OFFERS_TABLE is not set".into()))?;
+
+        Ok(Config {
+            table,
+            secret_prefix: get("SECRET_PREFIX", "lever-offers/"),
+            tenants: split_list(&get("TENANTS", "")),
+            lever_api_url: get("LEVER_API_URL", "https://api.lever.co/v1"),
+            lever_auth_url: get("LEVER_AUTH_URL", "https://auth.lever.co"),
+            pii_mode: parse("PII_MODE", &get("PII_MODE", "pseudonymize"))?,
+            rate_per_sec: parse("LEVER_RATE_PER_SEC", &get("LEVER_RATE_PER_SEC", "8"))?,
+            burst: parse("LEVER_BURST", &get("LEVER_BURST", "15"))?,
+            timeout: Duration::from_millis(parse("LEVER_TIMEOUT_MS", &get("LEVER_TIMEOUT_MS", "15000"))?),
+            max_attempts: parse("LEVER_MAX_ATTEMPTS", &get("LEVER_MAX_ATTEMPTS", "8"))?,
+            concurrency: parse("LEVER_CONCURRENCY", &get("LEVER_CONCURRENCY", "4"))?,
+            incremental_overlap_ms: parse(
+                "INCREMENTAL_OVERLAP_MS",
+                &get("INCREMENTAL_OVERLAP_MS", "600000"),
+            )?,
+            deadline_margin: Duration::from_millis(parse(
+                "DEADLINE_MARGIN_MS",
+                &get("DEADLINE_MARGIN_MS", "60000"),
+            )?),
+        })
+    }
+}
+
+fn split_list(text: &str) -> Vec<String> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+fn parse<T: FromStr>(name: &str, text: &str) -> Result<T, SyncError> {
+    text.trim().parse().map_err(|_| SyncError::Config(format!("{name} has an invalid value")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, SyncError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_lever_us_and_the_documented_rate() {
+        let cfg = config(&[("OFFERS_TABLE", "offers")]).expect("valid");
+        assert_eq!(cfg.lever_api_url, "https://api.lever.co/v1");
+        assert_eq!(cfg.rate_per_sec, 8.0);
+        assert_eq!(cfg.burst, 15);
+        assert_eq!(cfg.pii_mode, PiiMode::Pseudonymize);
+        assert!(cfg.tenants.is_empty());
+    }
+
+    #[test]
+    fn eu_region_tenants_and_pii_mode_are_read() {
+        let cfg = config(&[
+            ("OFFERS_TABLE", "offers"),
+            ("LEVER_API_URL", "https://api.eu.lever.co/v1"),
+            ("TENANTS", "acme, globex ,"),
+            ("PII_MODE", "omit"),
+        ])
+        .expect("valid");
+        assert_eq!(cfg.lever_api_url, "https://api.eu.lever.co/v1");
+        assert_eq!(cfg.tenants, vec!["acme", "globex"]);
+        assert_eq!(cfg.pii_mode, PiiMode::Omit);
+    }
+
+    #[test]
+    fn missing_table_and_bad_numbers_are_named() {
+        let err = config(&[]).expect_err("no table");
+        assert!(err.to_string().contains("OFFERS_TABLE"));
+
+        let err = config(&[("OFFERS_TABLE", "t"), ("LEVER_BURST", "lots")]).expect_err("bad");
+        assert!(err.to_string().contains("LEVER_BURST"));
+    }
+}

@@ -1,0 +1,8 @@
+//! Lever's Data API: wire types, the HTTP client and its rate limiter.
+
+pub mod client;
+pub mod limiter;
+pub mod model;
+
+pub use client::{HttpLever, RetryPolicy};
+pub use limiter::{RateLimiter, RateLimiters};

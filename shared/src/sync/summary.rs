@@ -1,0 +1,74 @@
+//! The summary a backfill run returns and logs.
+
+use super::request::Mode;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every listing was walked to the end; the watermark moved.
+    Complete,
+    /// Stopped before the deadline or on a transient fault; the cursor holds the place.
+    Partial,
+    /// Stopped on an error that needs a person (credentials, configuration).
+    Failed,
+}
+
+/// Counts of one tenant's run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub tenant: String,
+    pub mode: Mode,
+    pub dry_run: bool,
+    pub status: RunStatus,
+    pub resumed: bool,
+    pub opportunities_read: u64,
+    pub opportunities_eligible: u64,
+    pub offers_read: u64,
+    pub offers_written: u64,
+    pub offers_unchanged: u64,
+    pub offers_deleted: u64,
+    pub skipped: Skipped,
+    pub api_calls: u64,
+    pub duration_ms: u64,
+    /// Unmapped offer fields holding numbers: candidates for the tenant's field mapping.
+    pub unmapped_numeric_fields: BTreeSet<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Opportunities whose offers were not read, by reason.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Skipped {
+    /// Never reached the minimum stage and not archived for an offer-related reason.
+    pub ineligible: u64,
+    /// Lever answered 404 for the opportunity's offers (or the opportunity).
+    pub not_found: u64,
+    /// Listed twice in one run (an updated opportunity that is also active).
+    pub already_seen: u64,
+}
+
+impl RunSummary {
+    pub fn new(tenant: &str, mode: Mode, dry_run: bool) -> Self {
+        RunSummary {
+            tenant: tenant.to_owned(),
+            mode,
+            dry_run,
+            status: RunStatus::Complete,
+            resumed: false,
+            opportunities_read: 0,
+            opportunities_eligible: 0,
+            offers_read: 0,
+            offers_written: 0,
+            offers_unchanged: 0,
+            offers_deleted: 0,
+            skipped: Skipped::default(),
+            api_calls: 0,
+            duration_ms: 0,
+            unmapped_numeric_fields: BTreeSet::new(),
+            error: None,
+        }
+    }
+}
