@@ -14,3 +14,5 @@ pub mod normalize;
 pub mod settings;
 pub mod store;
 pub mod sync;
+pub mod telemetry;
+pub mod wiring;

@@ -5,7 +5,7 @@
 
 use crate::catalog::{self, DEPARTMENTS, LEVELS, PLACES};
 use crate::dataset::{
-    Application, Archive, ArchiveReason, Dataset, DeletedOpportunity, Interval, Offer,
+    Application, Archive, ArchiveReason, Dataset, Interval, Offer,
     OfferStatus, OfferTerms, OppShape, Opportunity, Person, Planned, Posting, Requisition,
     RequisitionCustom, RequisitionField, Shape, Stage, StageChange, User,
 };
@@ -243,7 +243,7 @@ impl Gen {
 
             let mut requisition_ids = Vec::new();
             for code in &codes {
-                let req = self.requisition(code, &posting, department, level, place, annual, users);
+                let req = self.requisition(code, &posting, department, level, place, annual);
                 requisition_ids.push(req.id.clone());
                 requisitions.push(req);
             }
@@ -288,7 +288,6 @@ impl Gen {
         level: usize,
         place: &catalog::Place,
         annual: f64,
-        users: &[User],
     ) -> Requisition {
         let dept = &DEPARTMENTS[department];
         let employment_status = match posting.commitment.as_str() {
@@ -400,8 +399,9 @@ impl Gen {
         entry
     }
 
-    fn fate(&mut self) -> Fate {
-        if self.chance(0.3) {
+    /// `p_offer` is the chance of reaching the Offer stage.
+    fn fate(&mut self, p_offer: f64) -> Fate {
+        if self.chance(p_offer) {
             return match self.weighted(&[40, 20, 5, 35]) {
                 0 => Fate::Hired(self.chance(0.05)),
                 1 => Fate::Declined,
@@ -478,7 +478,7 @@ impl Gen {
         let plan_idx = self.rng.random_range(0..ctx.plans.len());
         let plan = &ctx.plans[plan_idx];
         let (contact, person) = self.person(&plan.posting.country);
-        let fate = self.fate();
+        let fate = self.fate(if has_app { 0.3 } else { 0.5 });
 
         // Stage path, then the offers, then the archive, all on one time line.
         let path = self.stage_path(origin == "sourced", fate);
