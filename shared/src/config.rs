@@ -12,6 +12,8 @@
 //! | `LEVER_BURST` | `15` | client-side burst per tenant |
 //! | `LEVER_TIMEOUT_MS` | `15000` | timeout of one Lever request |
 //! | `LEVER_MAX_ATTEMPTS` | `8` | tries of one request before giving up |
+//! | `LEVER_RETRY_BASE_MS` | `250` | first retry waits up to this long (full jitter, doubling) |
+//! | `LEVER_RETRY_CAP_MS` | `30000` | longest wait between two tries |
 //! | `LEVER_CONCURRENCY` | `4` | offer reads in flight per tenant |
 //! | `INCREMENTAL_OVERLAP_MS` | `600000` | how far an incremental window reaches back before the watermark |
 //! | `DEADLINE_MARGIN_MS` | `60000` | a backfill stops cleanly when less Lambda time than this is left |
@@ -34,6 +36,8 @@ pub struct Config {
     pub burst: u32,
     pub timeout: Duration,
     pub max_attempts: u32,
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
     pub concurrency: usize,
     pub incremental_overlap_ms: i64,
     pub deadline_margin: Duration,
@@ -63,6 +67,14 @@ impl Config {
             burst: parse("LEVER_BURST", &get("LEVER_BURST", "15"))?,
             timeout: Duration::from_millis(parse("LEVER_TIMEOUT_MS", &get("LEVER_TIMEOUT_MS", "15000"))?),
             max_attempts: parse("LEVER_MAX_ATTEMPTS", &get("LEVER_MAX_ATTEMPTS", "8"))?,
+            retry_base: Duration::from_millis(parse(
+                "LEVER_RETRY_BASE_MS",
+                &get("LEVER_RETRY_BASE_MS", "250"),
+            )?),
+            retry_cap: Duration::from_millis(parse(
+                "LEVER_RETRY_CAP_MS",
+                &get("LEVER_RETRY_CAP_MS", "30000"),
+            )?),
             concurrency: parse("LEVER_CONCURRENCY", &get("LEVER_CONCURRENCY", "4"))?,
             incremental_overlap_ms: parse(
                 "INCREMENTAL_OVERLAP_MS",

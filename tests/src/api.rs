@@ -28,7 +28,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     fn bad_request(message: impl Into<String>) -> ApiError {
@@ -36,7 +40,11 @@ impl ApiError {
     }
 
     fn not_found(kind: &str, id: &str) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "ResourceNotFound", format!("{kind} {id} was not found"))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            format!("{kind} {id} was not found"),
+        )
     }
 }
 
@@ -50,8 +58,12 @@ impl IntoResponse for ApiError {
 impl From<PagingError> for ApiError {
     fn from(e: PagingError) -> ApiError {
         match e {
-            PagingError::BadLimit => ApiError::bad_request("Invalid limit: must be an integer between 1 and 100"),
-            PagingError::BadOffset => ApiError::bad_request("Invalid offset token: Offset token is invalid for sort"),
+            PagingError::BadLimit => {
+                ApiError::bad_request("Invalid limit: must be an integer between 1 and 100")
+            }
+            PagingError::BadOffset => {
+                ApiError::bad_request("Invalid offset token: Offset token is invalid for sort")
+            }
         }
     }
 }
@@ -88,7 +100,12 @@ fn list_params(s: &SimState, q: &Query, route: &str) -> Result<ListParams, ApiEr
 }
 
 /// `{ data, hasNext, next? }`, or a truncated body when a malformed-page fault is armed.
-fn list_response(s: &SimState, route: &str, data: Vec<Value>, next: Option<(i64, String)>) -> Response {
+fn list_response(
+    s: &SimState,
+    route: &str,
+    data: Vec<Value>,
+    next: Option<(i64, String)>,
+) -> Response {
     let mut body = json!({ "data": data, "hasNext": next.is_some() });
     if let Some((key, id)) = next {
         body["next"] = json!(lock(&s.tokens).issue(route, key, &id));
@@ -117,7 +134,10 @@ fn single(value: Value) -> ApiResult {
 
 fn ms(q: &Query, key: &str) -> Result<Option<i64>, ApiError> {
     q.get(key)
-        .map(|v| v.parse::<i64>().map_err(|_| ApiError::bad_request(format!("Invalid {key}: expected epoch ms"))))
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("Invalid {key}: expected epoch ms")))
+        })
         .transpose()
 }
 
@@ -127,7 +147,10 @@ struct Range(Option<i64>, Option<i64>);
 
 impl Range {
     fn read(q: &Query, key: &str) -> Result<Range, ApiError> {
-        Ok(Range(ms(q, &format!("{key}_start"))?, ms(q, &format!("{key}_end"))?))
+        Ok(Range(
+            ms(q, &format!("{key}_start"))?,
+            ms(q, &format!("{key}_end"))?,
+        ))
     }
 
     fn active(self) -> bool {
@@ -149,7 +172,9 @@ fn confidentiality(q: &Query) -> Result<Option<bool>, ApiError> {
         None | Some("non-confidential") => Ok(Some(false)),
         Some("confidential") => Ok(Some(true)),
         Some("all") => Ok(None),
-        Some(other) => Err(ApiError::bad_request(format!("Invalid confidentiality: {other}"))),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "Invalid confidentiality: {other}"
+        ))),
     }
 }
 
@@ -197,7 +222,9 @@ impl OppFilter {
     }
 
     fn matches(&self, o: &Opportunity) -> bool {
-        let any = |list: &Vec<String>, v: Option<&String>| list.is_empty() || v.is_some_and(|v| list.contains(v));
+        let any = |list: &Vec<String>, v: Option<&String>| {
+            list.is_empty() || v.is_some_and(|v| list.contains(v))
+        };
         self.updated.matches(o.updated_at)
             && self.created.matches(Some(o.created_at))
             && self.archived_at.matches(o.archive.as_ref().map(|a| a.at))
@@ -205,7 +232,10 @@ impl OppFilter {
             && conf_ok(self.confidential, o.confidential)
             && any(&self.stage_ids, Some(&o.stage_id))
             && any(&self.reason_ids, o.archive.as_ref().map(|a| &a.reason_id))
-            && any(&self.posting_ids, o.application.as_ref().map(|a| &a.posting_id))
+            && any(
+                &self.posting_ids,
+                o.application.as_ref().map(|a| &a.posting_id),
+            )
             && any(&self.contact_ids, Some(&o.contact))
     }
 }
@@ -228,17 +258,32 @@ async fn list_opportunities(State(s): S, RawQuery(raw): RawQuery) -> ApiResult {
     let (data, next) = {
         let world = lock(&s.world);
         let d = &world.dataset;
-        let (rows, next) = page(d.opportunities.iter().filter(|o| filter.matches(o)), opp_key, &params);
-        (rows.iter().map(|o| render::opportunity(d, o, expand)).collect(), next)
+        let (rows, next) = page(
+            d.opportunities.iter().filter(|o| filter.matches(o)),
+            opp_key,
+            &params,
+        );
+        (
+            rows.iter()
+                .map(|o| render::opportunity(d, o, expand))
+                .collect(),
+            next,
+        )
     };
     Ok(list_response(&s, ROUTE, data, next))
 }
 
-async fn get_opportunity(State(s): S, Path(id): Path<String>, RawQuery(raw): RawQuery) -> ApiResult {
+async fn get_opportunity(
+    State(s): S,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
     let q = Query::parse(raw.as_deref());
     let world = lock(&s.world);
     let d = &world.dataset;
-    let o = d.opportunity(&id).ok_or_else(|| ApiError::not_found("opportunities", &id))?;
+    let o = d
+        .opportunity(&id)
+        .ok_or_else(|| ApiError::not_found("opportunities", &id))?;
     single(render::opportunity(d, o, expands_applications(&q)))
 }
 
@@ -254,7 +299,11 @@ async fn list_deleted(State(s): S, RawQuery(raw): RawQuery) -> ApiResult {
 
     let (data, next) = {
         let world = lock(&s.world);
-        let items = world.dataset.deleted.iter().filter(|d| range.matches(Some(d.deleted_at)));
+        let items = world
+            .dataset
+            .deleted
+            .iter()
+            .filter(|d| range.matches(Some(d.deleted_at)));
         let (rows, next) = page(items, deleted_key, &params);
         (rows.into_iter().map(render::deleted).collect(), next)
     };
@@ -281,7 +330,12 @@ async fn list_offers(State(s): S, Path(id): Path<String>, RawQuery(raw): RawQuer
             .opportunity(&id)
             .ok_or_else(|| ApiError::not_found("opportunities", &id))?;
         let (rows, next) = page(o.offers.iter(), offer_key, &params);
-        (rows.into_iter().map(|f| render::offer(o, f, &base)).collect(), next)
+        (
+            rows.into_iter()
+                .map(|f| render::offer(o, f, &base))
+                .collect(),
+            next,
+        )
     };
     Ok(list_response(&s, ROUTE, data, next))
 }
@@ -301,11 +355,9 @@ async fn list_postings(State(s): S, RawQuery(raw): RawQuery) -> ApiResult {
 
     let (data, next) = {
         let world = lock(&s.world);
-        let items = world
-            .dataset
-            .postings
-            .iter()
-            .filter(|p| conf_ok(conf, p.confidential) && (states.is_empty() || states.contains(&p.state)));
+        let items = world.dataset.postings.iter().filter(|p| {
+            conf_ok(conf, p.confidential) && (states.is_empty() || states.contains(&p.state))
+        });
         let (rows, next) = page(items, posting_key, &params);
         (rows.into_iter().map(render::posting).collect(), next)
     };
@@ -314,7 +366,10 @@ async fn list_postings(State(s): S, RawQuery(raw): RawQuery) -> ApiResult {
 
 async fn get_posting(State(s): S, Path(id): Path<String>) -> ApiResult {
     let world = lock(&s.world);
-    let p = world.dataset.posting(&id).ok_or_else(|| ApiError::not_found("postings", &id))?;
+    let p = world
+        .dataset
+        .posting(&id)
+        .ok_or_else(|| ApiError::not_found("postings", &id))?;
     single(render::posting(p))
 }
 
@@ -352,8 +407,13 @@ async fn list_requisitions(State(s): S, RawQuery(raw): RawQuery) -> ApiResult {
                 && (statuses.is_empty() || statuses.contains(&r.status))
         });
         let (rows, next) = page(items, requisition_key, &params);
-        let offer_ids = if rows.is_empty() { HashMap::new() } else { offers_by_requisition(d) };
-        let render_one = |r: &Requisition| render::requisition(r, offer_ids.get(&r.id).map_or(&[][..], |v| v));
+        let offer_ids = if rows.is_empty() {
+            HashMap::new()
+        } else {
+            offers_by_requisition(d)
+        };
+        let render_one =
+            |r: &Requisition| render::requisition(r, offer_ids.get(&r.id).map_or(&[][..], |v| v));
         (rows.into_iter().map(render_one).collect(), next)
     };
     Ok(list_response(&s, ROUTE, data, next))
@@ -362,7 +422,9 @@ async fn list_requisitions(State(s): S, RawQuery(raw): RawQuery) -> ApiResult {
 async fn get_requisition(State(s): S, Path(id): Path<String>) -> ApiResult {
     let world = lock(&s.world);
     let d = &world.dataset;
-    let r = d.requisition(&id).ok_or_else(|| ApiError::not_found("requisitions", &id))?;
+    let r = d
+        .requisition(&id)
+        .ok_or_else(|| ApiError::not_found("requisitions", &id))?;
     let offer_ids = offers_by_requisition(d).remove(&r.id).unwrap_or_default();
     single(render::requisition(r, &offer_ids))
 }
@@ -394,13 +456,23 @@ fn positional<T>(
 async fn list_stages(State(s): S, RawQuery(raw): RawQuery) -> ApiResult {
     let q = Query::parse(raw.as_deref());
     let stages = lock(&s.world).dataset.stages.clone();
-    positional(&s, &q, "/v1/stages", &stages, |_| true, |x| &x.id, render::stage)
+    positional(
+        &s,
+        &q,
+        "/v1/stages",
+        &stages,
+        |_| true,
+        |x| &x.id,
+        render::stage,
+    )
 }
 
 async fn get_stage(State(s): S, Path(id): Path<String>) -> ApiResult {
     let world = lock(&s.world);
     let st = world.dataset.stages.iter().find(|x| x.id == id);
-    single(render::stage(st.ok_or_else(|| ApiError::not_found("stages", &id))?))
+    single(render::stage(
+        st.ok_or_else(|| ApiError::not_found("stages", &id))?,
+    ))
 }
 
 async fn list_archive_reasons(State(s): S, RawQuery(raw): RawQuery) -> ApiResult {
@@ -413,25 +485,46 @@ async fn list_archive_reasons(State(s): S, RawQuery(raw): RawQuery) -> ApiResult
     };
     let reasons = lock(&s.world).dataset.archive_reasons.clone();
     let keep = |r: &crate::dataset::ArchiveReason| hired.is_none_or(|h| h == r.hired);
-    positional(&s, &q, "/v1/archive_reasons", &reasons, keep, |x| &x.id, render::archive_reason)
+    positional(
+        &s,
+        &q,
+        "/v1/archive_reasons",
+        &reasons,
+        keep,
+        |x| &x.id,
+        render::archive_reason,
+    )
 }
 
 async fn get_archive_reason(State(s): S, Path(id): Path<String>) -> ApiResult {
     let world = lock(&s.world);
-    let r = world.dataset.archive_reason(&id).ok_or_else(|| ApiError::not_found("archive_reasons", &id))?;
+    let r = world
+        .dataset
+        .archive_reason(&id)
+        .ok_or_else(|| ApiError::not_found("archive_reasons", &id))?;
     single(render::archive_reason(r))
 }
 
 async fn list_requisition_fields(State(s): S, RawQuery(raw): RawQuery) -> ApiResult {
     let q = Query::parse(raw.as_deref());
     let fields = lock(&s.world).dataset.requisition_fields.clone();
-    positional(&s, &q, "/v1/requisition_fields", &fields, |_| true, |x| &x.id, render::requisition_field)
+    positional(
+        &s,
+        &q,
+        "/v1/requisition_fields",
+        &fields,
+        |_| true,
+        |x| &x.id,
+        render::requisition_field,
+    )
 }
 
 async fn get_requisition_field(State(s): S, Path(id): Path<String>) -> ApiResult {
     let world = lock(&s.world);
     let f = world.dataset.requisition_fields.iter().find(|x| x.id == id);
-    single(render::requisition_field(f.ok_or_else(|| ApiError::not_found("requisition_fields", &id))?))
+    single(render::requisition_field(f.ok_or_else(|| {
+        ApiError::not_found("requisition_fields", &id)
+    })?))
 }
 
 async fn list_users(State(s): S, RawQuery(raw): RawQuery) -> ApiResult {
@@ -445,5 +538,7 @@ async fn list_users(State(s): S, RawQuery(raw): RawQuery) -> ApiResult {
 async fn get_user(State(s): S, Path(id): Path<String>) -> ApiResult {
     let world = lock(&s.world);
     let u = world.dataset.users.iter().find(|x| x.id == id);
-    single(render::user(u.ok_or_else(|| ApiError::not_found("users", &id))?))
+    single(render::user(
+        u.ok_or_else(|| ApiError::not_found("users", &id))?,
+    ))
 }

@@ -320,7 +320,10 @@ impl OfferStatus {
     pub fn sent(self) -> bool {
         matches!(
             self,
-            OfferStatus::Sent | OfferStatus::SentManually | OfferStatus::Opened | OfferStatus::Signed
+            OfferStatus::Sent
+                | OfferStatus::SentManually
+                | OfferStatus::Opened
+                | OfferStatus::Signed
         )
     }
 }
@@ -370,7 +373,10 @@ pub struct Planned {
 impl Planned {
     /// A plain JSON number.
     pub fn number(amount: Decimal) -> Planned {
-        Planned { amount: Some(amount), shape: Shape::Number }
+        Planned {
+            amount: Some(amount),
+            shape: Shape::Number,
+        }
     }
 }
 
@@ -533,8 +539,9 @@ impl Dataset {
             deleted_at,
             deleted_by: deleted_by.to_string(),
         });
-        self.deleted
-            .sort_by(|a, b| (a.deleted_at, &a.opportunity.id).cmp(&(b.deleted_at, &b.opportunity.id)));
+        self.deleted.sort_by(|a, b| {
+            (a.deleted_at, &a.opportunity.id).cmp(&(b.deleted_at, &b.opportunity.id))
+        });
 
         self.reindex();
         true

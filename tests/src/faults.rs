@@ -6,6 +6,10 @@ use std::time::Duration;
 
 /// A fault request (`POST /_sim/faults`). Every field is optional; a given field replaces
 /// the current setting, an absent one leaves it alone.
+///
+/// Order on each authenticated `/v1` request: `storm_429`, then the rate limiter, then
+/// `fail_5xx`, then `slow_*`, then the handler (where `not_found_offers` and
+/// `malformed_pages` apply). A request answered early consumes no later budget.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Faults {
@@ -98,7 +102,8 @@ impl FaultState {
 
     /// Consumes one delay if any are left.
     pub fn take_slow(&mut self) -> Option<Duration> {
-        (self.slow_ms > 0 && take(&mut self.slow_count)).then(|| Duration::from_millis(self.slow_ms))
+        (self.slow_ms > 0 && take(&mut self.slow_count))
+            .then(|| Duration::from_millis(self.slow_ms))
     }
 
     /// Consumes one malformed page if any are left.
@@ -127,8 +132,15 @@ mod tests {
     #[test]
     fn budgets_run_out() {
         let mut s = FaultState::default();
-        s.apply(&Faults { fail_5xx: Some(3), storm_429: Some(1), ..Faults::default() });
-        assert_eq!([s.take_5xx(), s.take_5xx(), s.take_5xx(), s.take_5xx()], [Some(500), Some(503), Some(500), None]);
+        s.apply(&Faults {
+            fail_5xx: Some(3),
+            storm_429: Some(1),
+            ..Faults::default()
+        });
+        assert_eq!(
+            [s.take_5xx(), s.take_5xx(), s.take_5xx(), s.take_5xx()],
+            [Some(500), Some(503), Some(500), None]
+        );
         assert!(s.take_429());
         assert!(!s.take_429());
     }
@@ -136,9 +148,16 @@ mod tests {
     #[test]
     fn slow_without_count_is_unbounded() {
         let mut s = FaultState::default();
-        s.apply(&Faults { slow_ms: Some(5), ..Faults::default() });
+        s.apply(&Faults {
+            slow_ms: Some(5),
+            ..Faults::default()
+        });
         assert!((0..1000).all(|_| s.take_slow().is_some()));
-        s.apply(&Faults { slow_ms: Some(5), slow_count: Some(1), ..Faults::default() });
+        s.apply(&Faults {
+            slow_ms: Some(5),
+            slow_count: Some(1),
+            ..Faults::default()
+        });
         assert!(s.take_slow().is_some());
         assert!(s.take_slow().is_none());
     }

@@ -5,9 +5,9 @@
 
 use crate::catalog::{self, DEPARTMENTS, LEVELS, PLACES};
 use crate::dataset::{
-    Application, Archive, ArchiveReason, Dataset, Interval, Offer,
-    OfferStatus, OfferTerms, OppShape, Opportunity, Person, Planned, Posting, Requisition,
-    RequisitionCustom, RequisitionField, Shape, Stage, StageChange, User,
+    Application, Archive, ArchiveReason, Dataset, DeletedOpportunity, Interval, Offer, OfferStatus,
+    OfferTerms, OppShape, Opportunity, Person, Planned, Posting, Requisition, RequisitionCustom,
+    RequisitionField, Shape, Stage, StageChange, User,
 };
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -39,7 +39,12 @@ pub fn generate(seed: u64, opportunities: usize, now_ms: i64) -> Dataset {
     let users = g.users();
     let (plans, requisitions) = g.postings((opportunities / 8).clamp(40, 300), &users);
 
-    let ctx = Ctx { stages: &stages, reasons: &archive_reasons, users: &users, plans: &plans };
+    let ctx = Ctx {
+        stages: &stages,
+        reasons: &archive_reasons,
+        users: &users,
+        plans: &plans,
+    };
     let mut opps: Vec<Opportunity> = (0..opportunities).map(|_| g.opportunity(&ctx)).collect();
     opps.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
 
@@ -121,7 +126,14 @@ impl Gen {
         v = (v & !(0xF << 76)) | (0x4 << 76);
         v = (v & !(0x3 << 62)) | (0x2 << 62);
         let h = format!("{v:032x}");
-        format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
     }
 
     fn chance(&mut self, p: f64) -> bool {
@@ -167,7 +179,8 @@ impl Gen {
         let mut users = Vec::new();
         for (i, (name, deactivated)) in catalog::USERS.iter().enumerate() {
             let created_at = self.now - 900 * DAY + i as i64 * 10 * DAY;
-            let deactivated_at = deactivated.then(|| self.now - self.rng.random_range(30..300) * DAY);
+            let deactivated_at =
+                deactivated.then(|| self.now - self.rng.random_range(30..300) * DAY);
             users.push(User {
                 id: self.uuid(),
                 name: name.to_string(),
@@ -180,12 +193,21 @@ impl Gen {
     }
 
     fn active_user(&mut self, users: &[User]) -> String {
-        let active: Vec<&User> = users.iter().filter(|u| u.deactivated_at.is_none()).collect();
-        active.choose(&mut self.rng).map(|u| u.id.clone()).unwrap_or_default()
+        let active: Vec<&User> = users
+            .iter()
+            .filter(|u| u.deactivated_at.is_none())
+            .collect();
+        active
+            .choose(&mut self.rng)
+            .map(|u| u.id.clone())
+            .unwrap_or_default()
     }
 
     fn any_user(&mut self, users: &[User]) -> String {
-        users.choose(&mut self.rng).map(|u| u.id.clone()).unwrap_or_default()
+        users
+            .choose(&mut self.rng)
+            .map(|u| u.id.clone())
+            .unwrap_or_default()
     }
 
     /// Postings (as plans) and the requisitions behind their codes.
@@ -200,7 +222,8 @@ impl Gen {
             let level = self.weighted(&[20, 30, 25, 10, 15]);
             let (level_name, level_factor, _) = LEVELS[level];
             let place = PLACES.choose(&mut self.rng).expect("places");
-            let commitment = ["Full-time", "Part-time", "Intern", "Contract"][self.weighted(&[75, 8, 7, 10])];
+            let commitment =
+                ["Full-time", "Part-time", "Intern", "Contract"][self.weighted(&[75, 8, 7, 10])];
             let base_title = *dept.titles.choose(&mut self.rng).expect("titles");
             let team = dept.teams.choose(&mut self.rng).expect("teams").to_string();
 
@@ -270,7 +293,10 @@ impl Gen {
             "Part-time" | "Contract" => Interval::Hour,
             "Intern" if self.chance(0.6) => Interval::Month,
             "Intern" => Interval::Hour,
-            _ if DEPARTMENTS[department].name == "Operations" && country == "US" && self.chance(0.5) => {
+            _ if DEPARTMENTS[department].name == "Operations"
+                && country == "US"
+                && self.chance(0.5) =>
+            {
                 Interval::Hour
             }
             _ if matches!(country, "DE" | "IN") && self.chance(0.25) => Interval::Month,
@@ -304,7 +330,11 @@ impl Gen {
             id: self.uuid(),
             code: code.to_string(),
             name: posting.text.clone(),
-            status: if posting.state == "closed" { "closed" } else { ["open", "onHold"][self.weighted(&[9, 1])] },
+            status: if posting.state == "closed" {
+                "closed"
+            } else {
+                ["open", "onHold"][self.weighted(&[9, 1])]
+            },
             confidential: posting.confidential || self.chance(0.03),
             location: place.city.to_string(),
             team: posting.team.clone(),
@@ -315,7 +345,8 @@ impl Gen {
             custom: RequisitionCustom {
                 job_family: (!self.chance(0.1)).then(|| dept.job_family.to_string()),
                 job_level: (!self.chance(0.05)).then(|| LEVELS[level].2.to_string()),
-                work_location: (!self.chance(0.05)).then(|| format!("{}, {}", place.city, place.country)),
+                work_location: (!self.chance(0.05))
+                    .then(|| format!("{}, {}", place.city, place.country)),
                 cost_center: ((department + 1).to_string(), place.city.to_string()),
             },
             band: (place.currency.to_string(), "per-year-salary", min, max),
@@ -394,7 +425,14 @@ impl Gen {
         self.phone_serial += 1;
         let phone = catalog::phone_for(country, self.phone_serial.wrapping_mul(7919));
 
-        let entry = (self.uuid(), Person { name: format!("{first} {last}"), email, phone });
+        let entry = (
+            self.uuid(),
+            Person {
+                name: format!("{first} {last}"),
+                email,
+                phone,
+            },
+        );
         self.people.push(entry.clone());
         entry
     }
@@ -424,7 +462,11 @@ impl Gen {
 
     /// Stage indexes visited, in order.
     fn stage_path(&mut self, sourced: bool, fate: Fate) -> Vec<usize> {
-        let start = if sourced { 0 } else { catalog::APPLICANT_STAGE_INDEX };
+        let start = if sourced {
+            0
+        } else {
+            catalog::APPLICANT_STAGE_INDEX
+        };
         let last = match fate {
             Fate::Hired(true) => catalog::OFFER_STAGE_INDEX - 1,
             Fate::Hired(false) | Fate::Declined | Fate::WithdrewAtOffer | Fate::ActiveAtOffer => {
@@ -452,7 +494,16 @@ impl Gen {
             Fate::WithdrewAtOffer => [Approved, Sent, Opened][self.weighted(&[1, 1, 1])],
             Fate::ActiveAtOffer if self.chance(0.05) => return Vec::new(),
             Fate::ActiveAtOffer => {
-                let all = [Draft, ApprovalSent, Approved, Sent, SentManually, Opened, Denied, Signed];
+                let all = [
+                    Draft,
+                    ApprovalSent,
+                    Approved,
+                    Sent,
+                    SentManually,
+                    Opened,
+                    Denied,
+                    Signed,
+                ];
                 all[self.weighted(&[15, 15, 15, 15, 8, 15, 5, 12])]
             }
             _ => return Vec::new(),
@@ -470,8 +521,14 @@ impl Gen {
         let created_at = self.now - self.rng.random_range(DAY..730 * DAY);
         let has_app = self.chance(0.95);
         let origin = if has_app {
-            ["applied", "sourced", "referred", "agency", "internal", "university"]
-                [self.weighted(&[55, 20, 12, 5, 4, 4])]
+            [
+                "applied",
+                "sourced",
+                "referred",
+                "agency",
+                "internal",
+                "university",
+            ][self.weighted(&[55, 20, 12, 5, 4, 4])]
         } else {
             "sourced"
         };
@@ -519,8 +576,15 @@ impl Gen {
         for (status, events) in statuses.iter().zip(offer_events) {
             let stamps: Vec<i64> = (0..events).filter_map(|_| at.next()).collect();
             let explicit = offer_plan_idx != plan_idx || !has_app;
-            let terms =
-                self.terms(ctx, offer_plan_idx, explicit, &requisition, &person, *status, stamps[0]);
+            let terms = self.terms(
+                ctx,
+                offer_plan_idx,
+                explicit,
+                &requisition,
+                &person,
+                *status,
+                stamps[0],
+            );
             offers.push(self.offer(ctx, *status, &stamps, terms));
         }
 
@@ -532,7 +596,10 @@ impl Gen {
                 Fate::ArchivedEarly(r) => r,
                 _ => catalog::REASON_WITHDREW,
             };
-            Archive { reason_id: ctx.reasons[reason].id.clone(), at: at.next().unwrap_or(self.now) }
+            Archive {
+                reason_id: ctx.reasons[reason].id.clone(),
+                at: at.next().unwrap_or(self.now),
+            }
         });
 
         let last_event = times.last().copied().unwrap_or(created_at);
@@ -579,7 +646,12 @@ impl Gen {
     }
 
     /// The posting (plan index) and requisition the opportunity's offers are made against.
-    fn offer_target(&mut self, ctx: &Ctx, plan_idx: usize, has_app: bool) -> (usize, Option<String>) {
+    fn offer_target(
+        &mut self,
+        ctx: &Ctx,
+        plan_idx: usize,
+        has_app: bool,
+    ) -> (usize, Option<String>) {
         let mut target = plan_idx;
         if has_app && self.chance(0.05) {
             let others: Vec<usize> = (0..ctx.plans.len())
@@ -589,7 +661,10 @@ impl Gen {
                 target = other;
             }
         }
-        let requisition = ctx.plans[target].requisition_ids.choose(&mut self.rng).cloned();
+        let requisition = ctx.plans[target]
+            .requisition_ids
+            .choose(&mut self.rng)
+            .cloned();
         (target, requisition)
     }
 
@@ -625,9 +700,18 @@ impl Gen {
 
         let base = self.base_pay(plan);
         let salary = if status == OfferStatus::Draft && self.chance(0.05) {
-            Some(Planned { amount: None, shape: Shape::Number })
+            Some(Planned {
+                amount: None,
+                shape: Shape::Number,
+            })
+        } else if self.chance(0.07) {
+            // Base pay is a numeric string now and then, never null outside drafts.
+            Some(Planned {
+                amount: Some(base),
+                shape: Shape::NumericString,
+            })
         } else {
-            Some(self.shaped(base, false))
+            Some(Planned::number(base))
         };
 
         let sign_on_bonus = (full_time && self.chance(0.3)).then(|| {
@@ -639,40 +723,51 @@ impl Gen {
             };
             self.shaped(v, true)
         });
-        let rsu_p = if dept_name == "Engineering" { 0.6 } else { 0.25 };
+        let rsu_p = if dept_name == "Engineering" {
+            0.6
+        } else {
+            0.25
+        };
         let rsu_grant_value = (full_time && self.chance(rsu_p)).then(|| {
             let v = usd(self, 20_000, 200_000);
             self.shaped(v, false)
         });
         let rsu_shares = match &rsu_grant_value {
-            Some(Planned { amount: Some(v), .. }) if self.chance(0.35) => {
-                Some(Planned::number((*v / Decimal::from(25)).round()))
-            }
-            None if full_time && self.chance(0.05) => {
-                Some(Planned::number(Decimal::from(self.rng.random_range(100..2000))))
-            }
+            Some(Planned {
+                amount: Some(v), ..
+            }) if self.chance(0.35) => Some(Planned::number((*v / Decimal::from(25)).round())),
+            None if full_time && self.chance(0.05) => Some(Planned::number(Decimal::from(
+                self.rng.random_range(100..2000),
+            ))),
             _ => None,
         };
-        let annual_bonus_pct = (full_time && dept_name != "Sales" && self.chance(0.55)).then(|| {
-            let pct = match LEVELS[plan.level].0 {
-                _ if self.chance(0.03) => 0,
-                Some("Staff") => 20,
-                Some("Senior") => 15,
-                _ => 10,
-            };
-            self.shaped(Decimal::from(pct), false)
-        });
+        let annual_bonus_pct =
+            (full_time && dept_name != "Sales" && self.chance(0.55)).then(|| {
+                let pct = match LEVELS[plan.level].0 {
+                    _ if self.chance(0.03) => 0,
+                    Some("Staff") => 20,
+                    Some("Senior") => 15,
+                    _ => 10,
+                };
+                self.shaped(Decimal::from(pct), false)
+            });
         let ote_commission = (full_time && dept_name == "Sales" && self.chance(0.9)).then(|| {
             let ratio = Decimal::new(self.rng.random_range(60..=100), 2);
             let v = round_decimal(base * ratio, plan.round_to);
             self.shaped(v, false)
         });
         let relocation = (full_time && self.chance(0.12)).then(|| {
-            let v = if self.chance(0.05) { Decimal::ZERO } else { usd(self, 5_000, 15_000) };
+            let v = if self.chance(0.05) {
+                Decimal::ZERO
+            } else {
+                usd(self, 5_000, 15_000)
+            };
             self.shaped(v, false)
         });
 
-        let month = ["March", "May", "July", "September"].choose(&mut self.rng).expect("months");
+        let month = ["March", "May", "July", "September"]
+            .choose(&mut self.rng)
+            .expect("months");
         OfferTerms {
             job_posting,
             job_title: posting.text.clone(),
@@ -707,7 +802,7 @@ impl Gen {
     /// Base pay in the posting's interval.
     fn base_pay(&mut self, plan: &PostingPlan) -> Decimal {
         let annual = plan.annual * self.rng.random_range(0.92..1.08);
-        let amount = match plan.interval {
+        match plan.interval {
             Interval::Year => Decimal::from(round_to(annual, plan.round_to) as i64),
             Interval::Month => {
                 let step = if plan.round_to > 1000 { 1000 } else { 50 };
@@ -717,23 +812,44 @@ impl Gen {
                 let quarters = (annual * 0.9 / 2080.0 * 4.0).round() as i64;
                 Decimal::new(quarters * 25, 2)
             }
-        };
-        amount
+        }
     }
 
     /// Wraps an amount in a random value shape (number most of the time).
     fn shaped(&mut self, amount: Decimal, money_object: bool) -> Planned {
         let amount = Some(amount);
-        let weights: &[u32] = if money_object { &[70, 10, 5, 15] } else { &[88, 8, 4, 0] };
+        let weights: &[u32] = if money_object {
+            &[70, 10, 5, 15]
+        } else {
+            &[88, 8, 4, 0]
+        };
         match self.weighted(weights) {
-            0 => Planned { amount, shape: Shape::Number },
-            1 => Planned { amount, shape: Shape::NumericString },
-            2 => Planned { amount: None, shape: Shape::Number },
-            _ => Planned { amount, shape: Shape::MoneyObject },
+            0 => Planned {
+                amount,
+                shape: Shape::Number,
+            },
+            1 => Planned {
+                amount,
+                shape: Shape::NumericString,
+            },
+            2 => Planned {
+                amount: None,
+                shape: Shape::Number,
+            },
+            _ => Planned {
+                amount,
+                shape: Shape::MoneyObject,
+            },
         }
     }
 
-    fn offer(&mut self, ctx: &Ctx, status: OfferStatus, stamps: &[i64], terms: OfferTerms) -> Offer {
+    fn offer(
+        &mut self,
+        ctx: &Ctx,
+        status: OfferStatus,
+        stamps: &[i64],
+        terms: OfferTerms,
+    ) -> Offer {
         let mut it = stamps.iter().copied();
         let created_at = it.next().unwrap_or(self.now);
         let approved_at = status.approved().then(|| it.next()).flatten();
@@ -759,15 +875,28 @@ impl Gen {
     /// Moves a few opportunities to the deleted list (about 0.5 %).
     fn pre_delete(&mut self, dataset: &mut Dataset) {
         let count = dataset.opportunities.len() / 200;
-        for _ in 0..count {
-            let i = self.rng.random_range(0..dataset.opportunities.len());
-            let opp = &dataset.opportunities[i];
-            let since = opp.updated_at.unwrap_or(opp.created_at);
+        let mut chosen: Vec<usize> = (0..count)
+            .map(|_| self.rng.random_range(0..dataset.opportunities.len()))
+            .collect();
+        chosen.sort_unstable();
+        chosen.dedup();
+
+        // Remove from the back so earlier indexes stay valid.
+        for &i in chosen.iter().rev() {
+            let opportunity = dataset.opportunities.remove(i);
+            let since = opportunity.updated_at.unwrap_or(opportunity.created_at);
             let deleted_at = self.rng.random_range(since..=self.now);
-            let id = opp.id.clone();
-            let by = self.active_user(&dataset.users);
-            dataset.delete(&id, deleted_at, &by);
+            let deleted_by = self.active_user(&dataset.users);
+            dataset.deleted.push(DeletedOpportunity {
+                opportunity,
+                deleted_at,
+                deleted_by,
+            });
         }
+        dataset.deleted.sort_by(|a, b| {
+            (a.deleted_at, &a.opportunity.id).cmp(&(b.deleted_at, &b.opportunity.id))
+        });
+        dataset.reindex();
     }
 }
 
@@ -783,7 +912,11 @@ fn offer_event_count(status: OfferStatus) -> usize {
 fn timeline(start: i64, now: i64, gaps: &[i64]) -> Vec<i64> {
     let total: i64 = gaps.iter().sum();
     let room = ((now - start) as f64 * 0.9).max(0.0);
-    let scale = if total as f64 > room && total > 0 { room / total as f64 } else { 1.0 };
+    let scale = if total as f64 > room && total > 0 {
+        room / total as f64
+    } else {
+        1.0
+    };
 
     let mut t = start;
     let mut out = vec![start];

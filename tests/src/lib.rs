@@ -37,7 +37,9 @@ pub use faults::{FaultState, Faults};
 pub use generate::{DEFAULT_NOW_MS, generate};
 pub use mutate::{Change, ChangeKind};
 pub use paging::{decode_token, encode_token};
-pub use truth::{KeyedBy, Outcome, PayKind, PayUnit, Period, Truth, TruthJob, TruthOffer, TruthPay};
+pub use truth::{
+    KeyedBy, Outcome, PayKind, PayUnit, Period, Truth, TruthJob, TruthOffer, TruthPay,
+};
 
 use server::{SimState, lock};
 use std::net::SocketAddr;
@@ -127,7 +129,12 @@ impl Sim {
         }
 
         let dataset = generate(cfg.seed, cfg.opportunities, cfg.now_ms);
-        let state = Arc::new(SimState::new(dataset, cfg.api_key, cfg.rate_per_sec, cfg.burst));
+        let state = Arc::new(SimState::new(
+            dataset,
+            cfg.api_key,
+            cfg.rate_per_sec,
+            cfg.burst,
+        ));
         let (tx, rx) = oneshot::channel::<()>();
         let serving = state.clone();
         tokio::spawn(async move {
@@ -138,7 +145,11 @@ impl Sim {
                 tracing::error!(error = %e, "lever-sim server stopped");
             }
         });
-        Ok(Sim { state, addr, shutdown: Some(tx) })
+        Ok(Sim {
+            state,
+            addr,
+            shutdown: Some(tx),
+        })
     }
 
     /// The socket address served.

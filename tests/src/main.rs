@@ -59,6 +59,7 @@ struct DataArgs {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -66,7 +67,14 @@ fn main() -> ExitCode {
         .init();
 
     match Cli::parse().command {
-        Command::Serve { host, port, data, api_key, rate, burst } => {
+        Command::Serve {
+            host,
+            port,
+            data,
+            api_key,
+            rate,
+            burst,
+        } => {
             if host != "127.0.0.1" && host != "localhost" {
                 eprintln!("lever-sim: refusing to listen on {host}: only 127.0.0.1 or localhost");
                 return ExitCode::from(2);
@@ -104,7 +112,10 @@ fn print_json(v: &serde_json::Value) -> ExitCode {
 }
 
 fn serve(cfg: SimConfig, port: u16) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("lever-sim: {e}");

@@ -5,9 +5,9 @@
 
 use crate::catalog;
 use crate::dataset::{Archive, Dataset, Interval, OfferStatus, Opportunity};
+use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
-use rand::SeedableRng;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -81,7 +81,10 @@ fn eligible(o: &Opportunity, kind: ChangeKind, offer_stage: usize) -> bool {
     match kind {
         ChangeKind::OfferSigned => matches!(
             latest.status,
-            OfferStatus::Approved | OfferStatus::Sent | OfferStatus::SentManually | OfferStatus::Opened
+            OfferStatus::Approved
+                | OfferStatus::Sent
+                | OfferStatus::SentManually
+                | OfferStatus::Opened
         ),
         ChangeKind::SalaryRevised => {
             latest.status != OfferStatus::Signed
@@ -102,7 +105,10 @@ fn apply(d: &mut Dataset, idx: usize, kind: ChangeKind, now_ms: i64) -> Change {
     let o = &mut d.opportunities[idx];
     let now = now_ms.max(o.updated_at.unwrap_or(o.created_at) + 1);
     let all_offers: Vec<String> = o.offers.iter().map(|f| f.id.clone()).collect();
-    let latest = o.offers.last_mut().expect("eligible opportunities have offers");
+    let latest = o
+        .offers
+        .last_mut()
+        .expect("eligible opportunities have offers");
     let latest_id = vec![latest.id.clone()];
 
     let offer_ids = match kind {
@@ -117,7 +123,10 @@ fn apply(d: &mut Dataset, idx: usize, kind: ChangeKind, now_ms: i64) -> Change {
             latest_id
         }
         ChangeKind::ArchivedDeclined => {
-            o.archive = Some(Archive { reason_id: reasons.0, at: now });
+            o.archive = Some(Archive {
+                reason_id: reasons.0,
+                at: now,
+            });
             o.updated_at = Some(now);
             all_offers
         }
@@ -125,12 +134,19 @@ fn apply(d: &mut Dataset, idx: usize, kind: ChangeKind, now_ms: i64) -> Change {
             if latest.status != OfferStatus::Signed {
                 sign(latest, now);
             }
-            o.archive = Some(Archive { reason_id: reasons.1, at: now });
+            o.archive = Some(Archive {
+                reason_id: reasons.1,
+                at: now,
+            });
             o.updated_at = Some(now);
             all_offers
         }
     };
-    Change { opportunity_id: o.id.clone(), kind, offer_ids }
+    Change {
+        opportunity_id: o.id.clone(),
+        kind,
+        offer_ids,
+    }
 }
 
 fn sign(offer: &mut crate::dataset::Offer, now: i64) {

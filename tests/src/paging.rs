@@ -9,7 +9,11 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use std::collections::HashSet;
 
 /// Characters left as-is in tokens (like JavaScript's `encodeURIComponent`, minus a few).
-const TOKEN_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const TOKEN_SET: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Default and maximum page size.
 pub const MAX_LIMIT: usize = 100;
@@ -50,7 +54,10 @@ impl Query {
 
     /// First value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of a repeatable `key`, comma-separated values split.
@@ -119,7 +126,11 @@ pub struct ListParams {
 
 impl ListParams {
     /// Reads `limit` and `offset` from the query for a route.
-    pub fn from_query(q: &Query, route: &str, tokens: &TokenRegistry) -> Result<ListParams, PagingError> {
+    pub fn from_query(
+        q: &Query,
+        route: &str,
+        tokens: &TokenRegistry,
+    ) -> Result<ListParams, PagingError> {
         let limit = match q.get("limit") {
             None => MAX_LIMIT,
             Some(v) => match v.parse::<usize>() {
@@ -130,7 +141,9 @@ impl ListParams {
 
         let after = match q.raw_offset() {
             None => None,
-            Some(raw) if tokens.is_valid(route, raw) => Some(decode_token(raw).ok_or(PagingError::BadOffset)?),
+            Some(raw) if tokens.is_valid(route, raw) => {
+                Some(decode_token(raw).ok_or(PagingError::BadOffset)?)
+            }
             Some(_) => return Err(PagingError::BadOffset),
         };
         Ok(ListParams { limit, after })
@@ -174,7 +187,10 @@ mod tests {
     fn token_is_url_encoded_json() {
         let t = encode_token(1_700_000_000_000, "6f0e-ab");
         assert_eq!(t, "%5B1700000000000%2C%226f0e-ab%22%5D");
-        assert_eq!(decode_token(&t), Some((1_700_000_000_000, "6f0e-ab".to_string())));
+        assert_eq!(
+            decode_token(&t),
+            Some((1_700_000_000_000, "6f0e-ab".to_string()))
+        );
     }
 
     #[test]
@@ -191,13 +207,22 @@ mod tests {
         let t = reg.issue("/v1/stages", 3, "x");
         let ok = Query::parse(Some(&format!("offset={t}")));
         assert!(ListParams::from_query(&ok, "/v1/stages", &reg).is_ok());
-        assert_eq!(ListParams::from_query(&ok, "/v1/users", &reg), Err(PagingError::BadOffset));
+        assert_eq!(
+            ListParams::from_query(&ok, "/v1/users", &reg),
+            Err(PagingError::BadOffset)
+        );
 
         let decoded = Query::parse(Some("offset=[3,\"x\"]"));
-        assert_eq!(ListParams::from_query(&decoded, "/v1/stages", &reg), Err(PagingError::BadOffset));
+        assert_eq!(
+            ListParams::from_query(&decoded, "/v1/stages", &reg),
+            Err(PagingError::BadOffset)
+        );
 
         reg.invalidate_all();
-        assert_eq!(ListParams::from_query(&ok, "/v1/stages", &reg), Err(PagingError::BadOffset));
+        assert_eq!(
+            ListParams::from_query(&ok, "/v1/stages", &reg),
+            Err(PagingError::BadOffset)
+        );
     }
 
     #[test]
@@ -205,9 +230,15 @@ mod tests {
         let reg = TokenRegistry::default();
         for bad in ["0", "101", "abc", "-1"] {
             let q = Query::parse(Some(&format!("limit={bad}")));
-            assert_eq!(ListParams::from_query(&q, "/v1/stages", &reg), Err(PagingError::BadLimit));
+            assert_eq!(
+                ListParams::from_query(&q, "/v1/stages", &reg),
+                Err(PagingError::BadLimit)
+            );
         }
         let q = Query::parse(Some("limit=100"));
-        assert_eq!(ListParams::from_query(&q, "/v1/stages", &reg).map(|p| p.limit), Ok(100));
+        assert_eq!(
+            ListParams::from_query(&q, "/v1/stages", &reg).map(|p| p.limit),
+            Ok(100)
+        );
     }
 }

@@ -10,7 +10,11 @@ use serde_json::{Map, Value, json};
 
 /// A timestamp as a JSON number, or as a numeric string when `as_string`.
 fn ts(ms: i64, as_string: bool) -> Value {
-    if as_string { Value::String(ms.to_string()) } else { json!(ms) }
+    if as_string {
+        Value::String(ms.to_string())
+    } else {
+        json!(ms)
+    }
 }
 
 /// A decimal as a JSON number (integer when it has no fraction).
@@ -41,8 +45,14 @@ pub fn opportunity(d: &Dataset, o: &Opportunity, expand_applications: bool) -> V
     m.insert("headline".into(), json!(""));
     m.insert("contact".into(), json!(o.contact));
     m.insert("emails".into(), json!([o.person.email]));
-    m.insert("phones".into(), json!([{ "type": "mobile", "value": o.person.phone }]));
-    m.insert("confidentiality".into(), json!(confidentiality(o.confidential)));
+    m.insert(
+        "phones".into(),
+        json!([{ "type": "mobile", "value": o.person.phone }]),
+    );
+    m.insert(
+        "confidentiality".into(),
+        json!(confidentiality(o.confidential)),
+    );
     m.insert("stage".into(), json!(o.stage_id));
     m.insert(
         "stageChanges".into(),
@@ -64,33 +74,60 @@ pub fn opportunity(d: &Dataset, o: &Opportunity, expand_applications: bool) -> V
 
     // Archive: Lever's object form, or (shape variant) top-level fields.
     if o.shape.archive_top_level {
-        m.insert("archivedAt".into(), o.archive.as_ref().map_or(Value::Null, |a| ts(a.at, strings)));
-        m.insert("archiveReason".into(), o.archive.as_ref().map_or(Value::Null, |a| json!(a.reason_id)));
+        m.insert(
+            "archivedAt".into(),
+            o.archive
+                .as_ref()
+                .map_or(Value::Null, |a| ts(a.at, strings)),
+        );
+        m.insert(
+            "archiveReason".into(),
+            o.archive
+                .as_ref()
+                .map_or(Value::Null, |a| json!(a.reason_id)),
+        );
     } else {
         m.insert(
             "archived".into(),
-            o.archive.as_ref().map_or(Value::Null, |a| {
-                json!({ "reason": a.reason_id, "archivedAt": ts(a.at, strings) })
-            }),
+            o.archive.as_ref().map_or(
+                Value::Null,
+                |a| json!({ "reason": a.reason_id, "archivedAt": ts(a.at, strings) }),
+            ),
         );
     }
 
     let applications: Vec<Value> = o
         .application
         .iter()
-        .map(|a| if expand_applications { application(d, o, a) } else { json!(a.id) })
+        .map(|a| {
+            if expand_applications {
+                application(d, o, a)
+            } else {
+                json!(a.id)
+            }
+        })
         .collect();
     m.insert("applications".into(), Value::Array(applications));
 
     m.insert("createdAt".into(), ts(o.created_at, strings));
-    m.insert("updatedAt".into(), o.updated_at.map_or(Value::Null, |u| json!(u)));
-    m.insert("lastInteractionAt".into(), json!(o.updated_at.unwrap_or(o.created_at)));
+    m.insert(
+        "updatedAt".into(),
+        o.updated_at.map_or(Value::Null, |u| json!(u)),
+    );
+    m.insert(
+        "lastInteractionAt".into(),
+        json!(o.updated_at.unwrap_or(o.created_at)),
+    );
     m.insert("lastAdvancedAt".into(), ts(o.last_advanced_at, strings));
     Value::Object(m)
 }
 
 fn confidentiality(confidential: bool) -> &'static str {
-    if confidential { "confidential" } else { "non-confidential" }
+    if confidential {
+        "confidential"
+    } else {
+        "non-confidential"
+    }
 }
 
 fn source_for(origin: &str) -> &'static str {
@@ -136,7 +173,10 @@ pub fn deleted(d: &DeletedOpportunity) -> Value {
 /// An offer. `api_base` is the `/v1` root used for document download URLs.
 pub fn offer(o: &Opportunity, f: &Offer, api_base: &str) -> Value {
     let download = |status: &str| {
-        format!("{api_base}/opportunities/{}/offers/{}/download?status={status}", o.id, f.id)
+        format!(
+            "{api_base}/opportunities/{}/offers/{}/download?status={status}",
+            o.id, f.id
+        )
     };
     let candidate = json!({
         "role": "candidate",
@@ -151,8 +191,15 @@ pub fn offer(o: &Opportunity, f: &Offer, api_base: &str) -> Value {
         json!({ "fileName": "offer-letter.pdf", "uploadedAt": at, "downloadUrl": download("sent") })
     });
     let signed_document = f.signed_at.map_or(Value::Null, |at| {
-        json!({ "fileName": "offer-letter-signed.pdf", "uploadedAt": at, "downloadUrl": download("signed") })
+        json!({ "fileName": "offer-letter-signed.pdf", "uploadedAt": at,
+                "downloadUrl": download("signed") })
     });
+
+    let signatures = if f.sent_at.is_some() {
+        json!({ "candidate": candidate })
+    } else {
+        json!({})
+    };
 
     json!({
         "id": f.id,
@@ -164,7 +211,7 @@ pub fn offer(o: &Opportunity, f: &Offer, api_base: &str) -> Value {
         "sentAt": f.sent_at,
         "posting": f.terms.job_posting,
         "fields": offer_fields(&f.terms),
-        "signatures": if f.sent_at.is_some() { json!({ "candidate": candidate }) } else { json!({}) },
+        "signatures": signatures,
         "sentDocument": sent_document,
         "signedDocument": signed_document,
     })
@@ -189,8 +236,16 @@ fn offer_fields(t: &OfferTerms) -> Vec<Value> {
     if let Some(v) = planned(&t.salary) {
         push("Offered compensation amount", "salary_amount", v);
     }
-    push("Compensation currency", "compensation_currency", json!(t.currency));
-    push("Type of earnings", "salary_interval", json!(t.interval.as_str()));
+    push(
+        "Compensation currency",
+        "compensation_currency",
+        json!(t.currency),
+    );
+    push(
+        "Type of earnings",
+        "salary_interval",
+        json!(t.interval.as_str()),
+    );
     if let Some(s) = t.start_date {
         push("Anticipated start date", "anticipated_start_date", json!(s));
     }
@@ -198,9 +253,17 @@ fn offer_fields(t: &OfferTerms) -> Vec<Value> {
 
     let custom: [(&str, &str, &Option<Planned>); 6] = [
         ("Sign-on bonus", "custom_sign_on_bonus", &t.sign_on_bonus),
-        ("RSU grant value", "custom_rsu_grant_value", &t.rsu_grant_value),
+        (
+            "RSU grant value",
+            "custom_rsu_grant_value",
+            &t.rsu_grant_value,
+        ),
         ("RSU shares", "custom_rsu_shares", &t.rsu_shares),
-        ("Annual bonus target (%)", "custom_annual_bonus_pct", &t.annual_bonus_pct),
+        (
+            "Annual bonus target (%)",
+            "custom_annual_bonus_pct",
+            &t.annual_bonus_pct,
+        ),
         ("OTE commission", "custom_ote_commission", &t.ote_commission),
         ("Relocation allowance", "custom_relocation", &t.relocation),
     ];
@@ -256,7 +319,10 @@ pub fn requisition(r: &Requisition, offer_ids: &[String]) -> Value {
     if let Some(v) = &c.work_location {
         custom.insert("work_location".into(), json!(v));
     }
-    custom.insert("cost_center".into(), json!({ "code": c.cost_center.0, "city": c.cost_center.1 }));
+    custom.insert(
+        "cost_center".into(),
+        json!({ "code": c.cost_center.0, "city": c.cost_center.1 }),
+    );
 
     json!({
         "id": r.id,
@@ -270,7 +336,9 @@ pub fn requisition(r: &Requisition, offer_ids: &[String]) -> Value {
         "location": r.location,
         "team": r.team,
         "department": r.department,
-        "compensationBand": { "currency": r.band.0, "interval": r.band.1, "min": r.band.2, "max": r.band.3 },
+        "compensationBand": {
+            "currency": r.band.0, "interval": r.band.1, "min": r.band.2, "max": r.band.3,
+        },
         "customFields": custom,
         "postings": r.posting_ids,
         "offerIds": offer_ids,
@@ -286,10 +354,18 @@ pub fn requisition(r: &Requisition, offer_ids: &[String]) -> Value {
 pub fn requisition_field(f: &RequisitionField) -> Value {
     let mut v = json!({ "id": f.id, "text": f.text, "type": f.kind, "isRequired": f.required });
     if !f.options.is_empty() {
-        v["options"] = f.options.iter().map(|(id, text)| json!({ "id": id, "text": text })).collect();
+        v["options"] = f
+            .options
+            .iter()
+            .map(|(id, text)| json!({ "id": id, "text": text }))
+            .collect();
     }
     if !f.subfields.is_empty() {
-        v["subfields"] = f.subfields.iter().map(|(id, text)| json!({ "id": id, "text": text })).collect();
+        v["subfields"] = f
+            .subfields
+            .iter()
+            .map(|(id, text)| json!({ "id": id, "text": text }))
+            .collect();
     }
     v
 }

@@ -51,11 +51,19 @@ pub(crate) fn wall_ms() -> i64 {
 }
 
 impl SimState {
-    pub(crate) fn new(dataset: Dataset, api_key: String, rate_per_sec: f64, burst: u32) -> SimState {
+    pub(crate) fn new(
+        dataset: Dataset,
+        api_key: String,
+        rate_per_sec: f64,
+        burst: u32,
+    ) -> SimState {
         SimState {
             api_key,
             api_base: OnceLock::new(),
-            world: Mutex::new(World { dataset, mutations: 0 }),
+            world: Mutex::new(World {
+                dataset,
+                mutations: 0,
+            }),
             faults: Mutex::new(FaultState::default()),
             limiter: Mutex::new(TokenBucket::new(rate_per_sec, burst)),
             counters: Mutex::new(Counters::default()),
@@ -112,7 +120,10 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/_sim/counters/reset", post(reset_counters))
         .route("/_sim/faults", get(get_faults).post(post_faults))
         .route("/_sim/truth", get(get_truth))
-        .route("/_sim/mapping", get(|| async { Json(crate::tenant_mapping()) }))
+        .route(
+            "/_sim/mapping",
+            get(|| async { Json(crate::tenant_mapping()) }),
+        )
         .route("/_sim/mutate", post(post_mutate))
         .route("/_sim/delete", post(post_delete))
         .route("/_sim/info", get(get_info))
@@ -124,16 +135,23 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
 /// `/v1/opportunities/{id}/offers` → `/v1/opportunities/:id/offers`.
 fn route_template(path: &str) -> String {
     path.split('/')
-        .map(|seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            Some(name) => format!(":{name}"),
-            None => seg.to_string(),
-        })
+        .map(
+            |seg| match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => format!(":{name}"),
+                None => seg.to_string(),
+            },
+        )
         .collect::<Vec<_>>()
         .join("/")
 }
 
 /// Counts every `/v1` request, whatever its outcome.
-async fn gate(State(s): State<Arc<SimState>>, path: MatchedPath, req: Request, next: Next) -> Response {
+async fn gate(
+    State(s): State<Arc<SimState>>,
+    path: MatchedPath,
+    req: Request,
+    next: Next,
+) -> Response {
     let route = format!("{} {}", req.method(), route_template(path.as_str()));
     let response = admit(&s, req, next).await;
     lock(&s.counters).record(&route, response.status().as_u16());
@@ -143,21 +161,42 @@ async fn gate(State(s): State<Arc<SimState>>, path: MatchedPath, req: Request, n
 /// Auth, then rate limit and injected faults, then the handler.
 async fn admit(s: &SimState, req: Request, next: Next) -> Response {
     if !authorized(&s.api_key, req.headers()) {
-        return ApiError::new(StatusCode::UNAUTHORIZED, "UnauthorizedError", "Invalid API key").into_response();
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "UnauthorizedError",
+            "Invalid API key",
+        )
+        .into_response();
     }
 
-    let (storm, fail, slow) = {
-        let mut f = lock(&s.faults);
-        let storm = f.take_429();
-        (storm, if storm { None } else { f.take_5xx() }, f.take_slow())
-    };
+    // A 429 (storm or bucket) consumes no other fault budget.
+    let storm = lock(&s.faults).take_429();
     if storm || !lock(&s.limiter).try_take() {
-        return ApiError::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests").into_response();
+        return ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "Too many requests",
+        )
+        .into_response();
     }
+    // A 5xx answer consumes no delay; only requests reaching the handler are slowed.
+    let (fail, slow) = {
+        let mut f = lock(&s.faults);
+        let fail = f.take_5xx();
+        (fail, if fail.is_none() { f.take_slow() } else { None })
+    };
     if let Some(code) = fail {
         return match code {
-            503 => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "Lever is under maintenance"),
-            _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "Internal error"),
+            503 => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "Lever is under maintenance",
+            ),
+            _ => ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                "Internal error",
+            ),
         }
         .into_response();
     }
@@ -170,7 +209,10 @@ async fn admit(s: &SimState, req: Request, next: Next) -> Response {
 
 /// HTTP Basic with the API key as user name and an empty password.
 fn authorized(api_key: &str, headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
     let Some((scheme, encoded)) = value.split_once(' ') else {
@@ -189,8 +231,12 @@ fn authorized(api_key: &str, headers: &HeaderMap) -> bool {
 /// Unknown routes: counted under `<METHOD> /v1/*` when under `/v1`.
 async fn fallback(State(s): State<Arc<SimState>>, req: Request) -> Response {
     let path = req.uri().path().to_string();
-    let response = ApiError::new(StatusCode::NOT_FOUND, "ResourceNotFound", format!("{path} was not found"))
-        .into_response();
+    let response = ApiError::new(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFound",
+        format!("{path} was not found"),
+    )
+    .into_response();
     if path.starts_with("/v1/") || path == "/v1" {
         lock(&s.counters).record(&format!("{} /v1/*", req.method()), 404);
     }
@@ -239,7 +285,12 @@ async fn post_delete(State(s): State<Arc<SimState>>, Json(b): Json<DeleteBody>) 
     if s.delete(&b.opportunity_id) {
         Json(json!({ "deleted": b.opportunity_id })).into_response()
     } else {
-        ApiError::new(StatusCode::NOT_FOUND, "ResourceNotFound", "opportunity was not found").into_response()
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFound",
+            "opportunity was not found",
+        )
+        .into_response()
     }
 }
 
@@ -267,7 +318,9 @@ async fn get_minimum_calls(
     State(s): State<Arc<SimState>>,
     AxumQuery(q): AxumQuery<MinimumCallsQuery>,
 ) -> Response {
-    let n = lock(&s.world).dataset.minimum_calls(q.min_stage_id.as_deref());
+    let n = lock(&s.world)
+        .dataset
+        .minimum_calls(q.min_stage_id.as_deref());
     Json(json!({ "minimum_calls": n })).into_response()
 }
 
@@ -277,7 +330,10 @@ mod tests {
 
     #[test]
     fn templates_use_colon_params() {
-        assert_eq!(route_template("/v1/opportunities/{id}/offers"), "/v1/opportunities/:id/offers");
+        assert_eq!(
+            route_template("/v1/opportunities/{id}/offers"),
+            "/v1/opportunities/:id/offers"
+        );
         assert_eq!(route_template("/v1/stages"), "/v1/stages");
     }
 
@@ -286,11 +342,20 @@ mod tests {
         let mut h = HeaderMap::new();
         assert!(!authorized("k", &h));
         let enc = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        h.insert(header::AUTHORIZATION, format!("Basic {}", enc("k:")).parse().unwrap());
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Basic {}", enc("k:")).parse().unwrap(),
+        );
         assert!(authorized("k", &h));
-        h.insert(header::AUTHORIZATION, format!("Basic {}", enc("k:pw")).parse().unwrap());
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Basic {}", enc("k:pw")).parse().unwrap(),
+        );
         assert!(!authorized("k", &h));
-        h.insert(header::AUTHORIZATION, format!("Bearer {}", enc("k:")).parse().unwrap());
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {}", enc("k:")).parse().unwrap(),
+        );
         assert!(!authorized("k", &h));
     }
 }

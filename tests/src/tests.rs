@@ -10,7 +10,12 @@ use std::time::{Duration, Instant};
 
 /// A config without rate limiting, for functional tests.
 fn fast(opportunities: usize) -> SimConfig {
-    SimConfig { opportunities, rate_per_sec: 1e6, burst: 1_000_000, ..SimConfig::default() }
+    SimConfig {
+        opportunities,
+        rate_per_sec: 1e6,
+        burst: 1_000_000,
+        ..SimConfig::default()
+    }
 }
 
 struct Reply {
@@ -21,7 +26,8 @@ struct Reply {
 
 impl Reply {
     fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("invalid JSON ({e}): {}", self.body))
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("invalid JSON ({e}): {}", self.body))
     }
 }
 
@@ -40,7 +46,11 @@ async fn get_as(sim: &Sim, path_and_query: &str, key: Option<&str>) -> Reply {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     let body = resp.text().await.expect("body");
-    Reply { status, headers, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// Walks a list to the end, sending `next` back verbatim; returns every item.
@@ -69,7 +79,10 @@ async fn walk(sim: &Sim, path: &str, limit: usize) -> Vec<Value> {
 }
 
 fn ids(items: &[Value]) -> Vec<String> {
-    items.iter().map(|v| v["id"].as_str().expect("id").to_string()).collect()
+    items
+        .iter()
+        .map(|v| v["id"].as_str().expect("id").to_string())
+        .collect()
 }
 
 // ---------- generator and truth ----------
@@ -111,38 +124,77 @@ fn dataset_has_the_required_variety() {
     // Offers only where the Offer stage was reached or the candidate was hired.
     for o in &d.opportunities {
         if !o.offers.is_empty() {
-            assert!(o.max_stage_index() >= offer_idx || d.is_hired(o), "offer on {}", o.id);
+            assert!(
+                o.max_stage_index() >= offer_idx || d.is_hired(o),
+                "offer on {}",
+                o.id
+            );
         }
     }
-    let with_offer_stage = d.opportunities.iter().filter(|o| o.max_stage_index() >= offer_idx).count();
+    let with_offer_stage = d
+        .opportunities
+        .iter()
+        .filter(|o| o.max_stage_index() >= offer_idx)
+        .count();
     let share = with_offer_stage as f64 / d.opportunities.len() as f64;
     assert!((0.2..0.4).contains(&share), "offer-stage share {share}");
 
     // Shape variants.
     let opps = &d.opportunities;
-    assert!(opps.iter().any(|o| o.shape.archive_top_level && o.archive.is_some()));
+    assert!(
+        opps.iter()
+            .any(|o| o.shape.archive_top_level && o.archive.is_some())
+    );
     assert!(opps.iter().any(|o| o.shape.string_timestamps));
     assert!(opps.iter().any(|o| o.updated_at.is_none()));
-    assert!(opps.iter().any(|o| o.application.is_none() && !o.offers.is_empty()));
+    assert!(
+        opps.iter()
+            .any(|o| o.application.is_none() && !o.offers.is_empty())
+    );
     assert!(opps.iter().any(|o| o.offers.len() == 2));
-    assert!(opps.iter().any(|o| o.application.as_ref().is_some_and(|a| a.requisition_for_hire.is_some())));
+    assert!(opps.iter().any(|o| {
+        o.application
+            .as_ref()
+            .is_some_and(|a| a.requisition_for_hire.is_some())
+    }));
     let offers: Vec<&Offer> = opps.iter().flat_map(|o| &o.offers).collect();
     let t = |f: fn(&OfferTerms) -> bool| offers.iter().any(|o| f(&o.terms));
     assert!(t(|t| t.requisition.is_none()));
     assert!(t(|t| t.job_posting.is_none()));
     assert!(t(|t| t.interval == Interval::Month));
     assert!(t(|t| t.interval == Interval::Hour));
-    assert!(t(|t| t.sign_on_bonus.is_some_and(|p| p.shape == Shape::MoneyObject)));
-    assert!(t(|t| t.salary.is_some_and(|p| p.shape == Shape::NumericString)));
+    assert!(t(|t| t
+        .sign_on_bonus
+        .is_some_and(|p| p.shape == Shape::MoneyObject)));
+    assert!(t(|t| t
+        .salary
+        .is_some_and(|p| p.shape == Shape::NumericString)));
     assert!(t(|t| t.rsu_grant_value.is_some_and(|p| p.amount.is_none())));
-    assert!(t(|t| t.relocation.is_some_and(|p| p.amount == Some(Decimal::ZERO))));
+    assert!(t(|t| t
+        .relocation
+        .is_some_and(|p| p.amount == Some(Decimal::ZERO))));
     assert!(t(|t| t.notes.is_some()));
-    for s in ["draft", "approval-sent", "approved", "sent", "sent-manually", "opened", "denied", "signed"] {
-        assert!(offers.iter().any(|o| o.status.as_str() == s), "no {s} offer");
+    for s in [
+        "draft",
+        "approval-sent",
+        "approved",
+        "sent",
+        "sent-manually",
+        "opened",
+        "denied",
+        "signed",
+    ] {
+        assert!(
+            offers.iter().any(|o| o.status.as_str() == s),
+            "no {s} offer"
+        );
     }
     let other_posting = opps.iter().any(|o| {
         o.offers.iter().any(|f| {
-            f.terms.job_posting.as_ref().is_some_and(|p| o.application.as_ref().is_some_and(|a| &a.posting_id != p))
+            f.terms
+                .job_posting
+                .as_ref()
+                .is_some_and(|p| o.application.as_ref().is_some_and(|a| &a.posting_id != p))
         })
     });
     assert!(other_posting);
@@ -158,14 +210,20 @@ fn truth_follows_the_documented_rules() {
 
     for t in &truth.offers {
         // Sorted by (kind, source_field); no element without an amount.
-        let keys: Vec<_> = t.pay.iter().map(|p| (p.kind, p.source_field.clone())).collect();
+        let keys: Vec<_> = t
+            .pay
+            .iter()
+            .map(|p| (p.kind, p.source_field.clone()))
+            .collect();
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
 
         for p in &t.pay {
             match (p.kind, p.period) {
-                (PayKind::HourlyWage, _) => assert_eq!(p.annualized_amount, Some(p.amount * Decimal::from(2080))),
+                (PayKind::HourlyWage, _) => {
+                    assert_eq!(p.annualized_amount, Some(p.amount * Decimal::from(2080)))
+                }
                 (PayKind::BaseSalary, Period::Month) => {
                     assert_eq!(p.annualized_amount, Some(p.amount * Decimal::from(12)))
                 }
@@ -205,12 +263,21 @@ fn truth_follows_the_documented_rules() {
             Outcome::Pending
         };
         assert_eq!(t.outcome, expected);
-        assert_eq!(t.keyed_by == KeyedBy::Application, t.application_id.is_some());
+        assert_eq!(
+            t.keyed_by == KeyedBy::Application,
+            t.application_id.is_some()
+        );
         assert_eq!(t.requisition_id.is_some(), t.requisition_code.is_some());
     }
 
     // Zero amounts are elements; PII covers every name, e-mail and phone.
-    assert!(truth.offers.iter().flat_map(|t| &t.pay).any(|p| p.amount.is_zero()));
+    assert!(
+        truth
+            .offers
+            .iter()
+            .flat_map(|t| &t.pay)
+            .any(|p| p.amount.is_zero())
+    );
     for o in &d.opportunities {
         for s in [&o.person.name, &o.person.email, &o.person.phone] {
             assert!(truth.pii.binary_search(s).is_ok(), "pii misses {s}");
@@ -224,9 +291,23 @@ fn truth_serializes_in_the_documented_schema() {
     let v = serde_json::to_value(&truth).unwrap();
     let offer = &v["offers"][0];
     for key in [
-        "offer_id", "opportunity_id", "application_id", "keyed_by", "status", "outcome", "currency", "pay",
-        "posting_id", "requisition_id", "requisition_code", "job", "stage_id", "archive_reason_id",
-        "archived_at", "contact_id", "confidential",
+        "offer_id",
+        "opportunity_id",
+        "application_id",
+        "keyed_by",
+        "status",
+        "outcome",
+        "currency",
+        "pay",
+        "posting_id",
+        "requisition_id",
+        "requisition_code",
+        "job",
+        "stage_id",
+        "archive_reason_id",
+        "archived_at",
+        "contact_id",
+        "confidential",
     ] {
         assert!(offer.get(key).is_some(), "missing {key}");
     }
@@ -253,7 +334,11 @@ fn large_generation_is_fast_enough() {
     let elapsed = start.elapsed();
     assert!(d.opportunities.len() > 49_000);
     // Release builds must stay under 5 s; debug builds get a generous bound.
-    let bound = if cfg!(debug_assertions) { Duration::from_secs(60) } else { Duration::from_secs(5) };
+    let bound = if cfg!(debug_assertions) {
+        Duration::from_secs(60)
+    } else {
+        Duration::from_secs(5)
+    };
     assert!(elapsed < bound, "generation took {elapsed:?}");
 }
 
@@ -276,16 +361,22 @@ async fn paging_walks_every_opportunity_once() {
     let unique: HashSet<&String> = all.iter().collect();
     assert_eq!(unique.len(), all.len(), "duplicates in the walk");
 
-    let expected: HashSet<String> = sim.with_dataset(|d| d.opportunities.iter().map(|o| o.id.clone()).collect());
+    let expected: HashSet<String> =
+        sim.with_dataset(|d| d.opportunities.iter().map(|o| o.id.clone()).collect());
     assert_eq!(unique.len(), expected.len());
     assert!(all.iter().all(|id| expected.contains(id)));
 
     // Non-confidential by default.
     let public = walk(&sim, "/opportunities", 37).await;
-    let confidential = sim.with_dataset(|d| d.opportunities.iter().filter(|o| o.confidential).count());
+    let confidential =
+        sim.with_dataset(|d| d.opportunities.iter().filter(|o| o.confidential).count());
     assert!(confidential > 0);
     assert_eq!(public.len(), expected.len() - confidential);
-    assert!(public.iter().all(|o| o["confidentiality"] == "non-confidential"));
+    assert!(
+        public
+            .iter()
+            .all(|o| o["confidentiality"] == "non-confidential")
+    );
 }
 
 #[tokio::test]
@@ -295,7 +386,10 @@ async fn tokens_must_be_sent_back_verbatim() {
     let next = first["next"].as_str().unwrap().to_string();
     assert!(next.starts_with("%5B") && next.ends_with("%5D"), "{next}");
 
-    let decoded = percent_encoding::percent_decode_str(&next).decode_utf8().unwrap().to_string();
+    let decoded = percent_encoding::percent_decode_str(&next)
+        .decode_utf8()
+        .unwrap()
+        .to_string();
     let decoded_sent = decoded.replace('"', "%22");
     let double = next.replace('%', "%25");
     for bad in [decoded_sent, double] {
@@ -303,22 +397,38 @@ async fn tokens_must_be_sent_back_verbatim() {
         assert_eq!(r.status, 400, "{bad}");
         assert_eq!(
             r.json(),
-            serde_json::json!({ "code": "BadRequestError", "message": "Invalid offset token: Offset token is invalid for sort" })
+            serde_json::json!({
+                "code": "BadRequestError",
+                "message": "Invalid offset token: Offset token is invalid for sort",
+            })
         );
     }
 
     // The verbatim token works, and continues after the first page.
-    let second = get(&sim, &format!("/opportunities?limit=10&offset={next}")).await.json();
+    let second = get(&sim, &format!("/opportunities?limit=10&offset={next}"))
+        .await
+        .json();
     let first_ids = ids(first["data"].as_array().unwrap());
     let second_ids = ids(second["data"].as_array().unwrap());
     assert!(second_ids.iter().all(|id| !first_ids.contains(id)));
 
     // A token of another route is refused.
-    assert_eq!(get(&sim, &format!("/postings?offset={next}")).await.status, 400);
+    assert_eq!(
+        get(&sim, &format!("/postings?offset={next}")).await.status,
+        400
+    );
 
     // Invalidation.
-    sim.set_faults(Faults { invalidate_tokens: Some(true), ..Faults::default() });
-    assert_eq!(get(&sim, &format!("/opportunities?limit=10&offset={next}")).await.status, 400);
+    sim.set_faults(Faults {
+        invalidate_tokens: Some(true),
+        ..Faults::default()
+    });
+    assert_eq!(
+        get(&sim, &format!("/opportunities?limit=10&offset={next}"))
+            .await
+            .status,
+        400
+    );
 }
 
 #[tokio::test]
@@ -329,7 +439,9 @@ async fn limit_is_bounded() {
         assert_eq!(r.status, 400);
         assert_eq!(r.json()["code"], "BadRequestError");
     }
-    let ok = get(&sim, "/opportunities?limit=100&confidentiality=all").await.json();
+    let ok = get(&sim, "/opportunities?limit=100&confidentiality=all")
+        .await
+        .json();
     assert_eq!(ok["data"].as_array().unwrap().len(), 50);
     assert_eq!(ok["hasNext"], false);
 }
@@ -341,19 +453,38 @@ async fn confidential_records_need_confidentiality_all() {
         let public = walk(&sim, &format!("/{list}"), 100).await;
         let all = walk(&sim, &format!("/{list}?confidentiality=all"), 100).await;
         assert!(all.len() > public.len(), "{list}");
-        assert!(public.iter().all(|p| p["confidentiality"] == "non-confidential"));
+        assert!(
+            public
+                .iter()
+                .all(|p| p["confidentiality"] == "non-confidential")
+        );
     }
 
     // Confidential opportunities and their offers are served by id.
-    let conf = sim.with_dataset(|d| d.opportunities.iter().find(|o| o.confidential).map(|o| o.id.clone()));
+    let conf = sim.with_dataset(|d| {
+        d.opportunities
+            .iter()
+            .find(|o| o.confidential)
+            .map(|o| o.id.clone())
+    });
     let id = conf.expect("a confidential opportunity");
     assert_eq!(get(&sim, &format!("/opportunities/{id}")).await.status, 200);
-    assert_eq!(get(&sim, &format!("/opportunities/{id}/offers")).await.status, 200);
+    assert_eq!(
+        get(&sim, &format!("/opportunities/{id}/offers"))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
 async fn rate_limit_answers_429_without_retry_after() {
-    let cfg = SimConfig { opportunities: 20, rate_per_sec: 1.0, burst: 5, ..SimConfig::default() };
+    let cfg = SimConfig {
+        opportunities: 20,
+        rate_per_sec: 1.0,
+        burst: 5,
+        ..SimConfig::default()
+    };
     let sim = Sim::spawn(cfg).await;
     let mut statuses = Vec::new();
     for _ in 0..8 {
@@ -366,40 +497,59 @@ async fn rate_limit_answers_429_without_retry_after() {
     }
     assert_eq!(&statuses[..5], &[200; 5]);
     assert!(statuses[5..].contains(&429), "{statuses:?}");
-    assert_eq!(sim.counters().get("GET /v1/stages", 429), statuses.iter().filter(|s| **s == 429).count() as u64);
+    assert_eq!(
+        sim.counters().get("GET /v1/stages", 429),
+        statuses.iter().filter(|s| **s == 429).count() as u64
+    );
 }
 
 #[tokio::test]
 async fn faults_fire_the_requested_number_of_times() {
     let sim = Sim::spawn(fast(100)).await;
 
-    sim.set_faults(Faults { fail_5xx: Some(3), ..Faults::default() });
+    sim.set_faults(Faults {
+        fail_5xx: Some(3),
+        ..Faults::default()
+    });
     let mut s = Vec::new();
     for _ in 0..4 {
         s.push(get(&sim, "/stages").await.status);
     }
     assert_eq!(s, [500, 503, 500, 200]);
 
-    sim.set_faults(Faults { storm_429: Some(2), ..Faults::default() });
+    sim.set_faults(Faults {
+        storm_429: Some(2),
+        ..Faults::default()
+    });
     let mut s = Vec::new();
     for _ in 0..3 {
         s.push(get(&sim, "/stages").await.status);
     }
     assert_eq!(s, [429, 429, 200]);
 
-    sim.set_faults(Faults { malformed_pages: Some(1), ..Faults::default() });
+    sim.set_faults(Faults {
+        malformed_pages: Some(1),
+        ..Faults::default()
+    });
     let bad = get(&sim, "/opportunities").await;
     assert_eq!(bad.status, 200);
     assert!(serde_json::from_str::<Value>(&bad.body).is_err());
     assert!(serde_json::from_str::<Value>(&get(&sim, "/opportunities").await.body).is_ok());
 
     let opp = sim.with_dataset(|d| d.opportunities[0].id.clone());
-    sim.set_faults(Faults { not_found_offers: Some(vec![opp.clone()]), ..Faults::default() });
+    sim.set_faults(Faults {
+        not_found_offers: Some(vec![opp.clone()]),
+        ..Faults::default()
+    });
     let r = get(&sim, &format!("/opportunities/{opp}/offers")).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["code"], "ResourceNotFound");
 
-    sim.set_faults(Faults { slow_ms: Some(300), slow_count: Some(1), ..Faults::default() });
+    sim.set_faults(Faults {
+        slow_ms: Some(300),
+        slow_count: Some(1),
+        ..Faults::default()
+    });
     let t0 = Instant::now();
     get(&sim, "/stages").await;
     assert!(t0.elapsed() >= Duration::from_millis(300));
@@ -411,7 +561,13 @@ async fn faults_fire_the_requested_number_of_times() {
 #[tokio::test]
 async fn counters_by_route_template() {
     let sim = Sim::spawn(fast(60)).await;
-    let opps: Vec<String> = sim.with_dataset(|d| d.opportunities.iter().take(3).map(|o| o.id.clone()).collect());
+    let opps: Vec<String> = sim.with_dataset(|d| {
+        d.opportunities
+            .iter()
+            .take(3)
+            .map(|o| o.id.clone())
+            .collect()
+    });
     for id in &opps {
         get(&sim, &format!("/opportunities/{id}/offers")).await;
     }
@@ -432,7 +588,11 @@ async fn counters_by_route_template() {
     assert_eq!(over_http, c);
     assert_eq!(sim.counters().total, 6);
 
-    let reset = reqwest::Client::new().post(format!("{url}/reset")).send().await.unwrap();
+    let reset = reqwest::Client::new()
+        .post(format!("{url}/reset"))
+        .send()
+        .await
+        .unwrap();
     assert!(reset.status().is_success());
     assert_eq!(sim.counters(), Counters::default());
 }
@@ -440,19 +600,36 @@ async fn counters_by_route_template() {
 #[tokio::test]
 async fn opportunity_shapes_and_expand() {
     let sim = Sim::spawn(fast(600)).await;
-    let all = walk(&sim, "/opportunities?confidentiality=all&expand=applications", 100).await;
+    let all = walk(
+        &sim,
+        "/opportunities?confidentiality=all&expand=applications",
+        100,
+    )
+    .await;
     let plain = walk(&sim, "/opportunities?confidentiality=all", 100).await;
 
-    let with_app = all.iter().find(|o| !o["applications"].as_array().unwrap().is_empty()).unwrap();
+    let with_app = all
+        .iter()
+        .find(|o| !o["applications"].as_array().unwrap().is_empty())
+        .unwrap();
     let app = &with_app["applications"][0];
     assert_eq!(app["opportunityId"], with_app["id"]);
     assert_eq!(app["type"], "posting");
     assert!(plain.iter().any(|o| o["applications"][0].is_string()));
-    assert!(all.iter().any(|o| o["applications"].as_array().unwrap().is_empty()));
+    assert!(
+        all.iter()
+            .any(|o| o["applications"].as_array().unwrap().is_empty())
+    );
 
-    assert!(all.iter().any(|o| o["archived"].is_null() && o.get("archivedAt").is_none()));
+    assert!(
+        all.iter()
+            .any(|o| o["archived"].is_null() && o.get("archivedAt").is_none())
+    );
     assert!(all.iter().any(|o| o["archived"]["reason"].is_string()));
-    assert!(all.iter().any(|o| o.get("archived").is_none() && o["archiveReason"].is_string()));
+    assert!(
+        all.iter()
+            .any(|o| o.get("archived").is_none() && o["archiveReason"].is_string())
+    );
     assert!(all.iter().any(|o| o["createdAt"].is_string()));
     assert!(all.iter().any(|o| o["updatedAt"].is_null()));
 }
@@ -461,29 +638,70 @@ async fn opportunity_shapes_and_expand() {
 async fn filters_match_lever_semantics() {
     let sim = Sim::spawn(fast(400)).await;
     let d = sim.dataset();
-    let pivot = d.opportunities[d.opportunities.len() / 2].updated_at.unwrap_or(d.now_ms);
+    let pivot = d.opportunities[d.opportunities.len() / 2]
+        .updated_at
+        .unwrap_or(d.now_ms);
 
-    let updated = walk(&sim, &format!("/opportunities?confidentiality=all&updated_at_start={pivot}"), 100).await;
-    let expected = d.opportunities.iter().filter(|o| o.updated_at.is_some_and(|u| u >= pivot)).count();
+    let updated = walk(
+        &sim,
+        &format!("/opportunities?confidentiality=all&updated_at_start={pivot}"),
+        100,
+    )
+    .await;
+    let expected = d
+        .opportunities
+        .iter()
+        .filter(|o| o.updated_at.is_some_and(|u| u >= pivot))
+        .count();
     assert_eq!(updated.len(), expected);
 
-    let from0 = walk(&sim, "/opportunities?confidentiality=all&updated_at_start=0", 100).await;
-    let nulls = d.opportunities.iter().filter(|o| o.updated_at.is_none()).count();
+    let from0 = walk(
+        &sim,
+        "/opportunities?confidentiality=all&updated_at_start=0",
+        100,
+    )
+    .await;
+    let nulls = d
+        .opportunities
+        .iter()
+        .filter(|o| o.updated_at.is_none())
+        .count();
     assert_eq!(from0.len(), d.opportunities.len() - nulls);
 
-    let archived = walk(&sim, "/opportunities?confidentiality=all&archived=true", 100).await;
-    assert_eq!(archived.len(), d.opportunities.iter().filter(|o| o.archive.is_some()).count());
+    let archived = walk(
+        &sim,
+        "/opportunities?confidentiality=all&archived=true",
+        100,
+    )
+    .await;
+    assert_eq!(
+        archived.len(),
+        d.opportunities
+            .iter()
+            .filter(|o| o.archive.is_some())
+            .count()
+    );
 
     let c = d.opportunities[10].created_at;
-    let exact = walk(&sim, &format!("/opportunities?confidentiality=all&created_at_start={c}&created_at_end={c}"), 100).await;
+    let exact = walk(
+        &sim,
+        &format!("/opportunities?confidentiality=all&created_at_start={c}&created_at_end={c}"),
+        100,
+    )
+    .await;
     assert!(ids(&exact).contains(&d.opportunities[10].id));
 
     let stages = ids(&walk(&sim, "/stages", 100).await);
-    assert_eq!(stages, d.stages.iter().map(|s| s.id.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        stages,
+        d.stages.iter().map(|s| s.id.clone()).collect::<Vec<_>>()
+    );
     let hired = walk(&sim, "/archive_reasons?type=hired", 100).await;
     assert!(hired.iter().all(|r| r["type"] == "hired") && !hired.is_empty());
     let active_users = walk(&sim, "/users", 100).await.len();
-    let all_users = walk(&sim, "/users?includeDeactivated=true", 100).await.len();
+    let all_users = walk(&sim, "/users?includeDeactivated=true", 100)
+        .await
+        .len();
     assert!(all_users > active_users);
 }
 
@@ -492,37 +710,60 @@ async fn mutations_change_truth_and_respect_updated_at() {
     let sim = Sim::spawn(fast(500)).await;
     let twin = Sim::spawn(fast(500)).await;
     let before = sim.truth();
+    let old = sim.dataset();
 
     let changes = sim.mutate(8);
     assert_eq!(changes.len(), 8);
     let twin_changes = twin.mutate(8);
-    let strip = |c: &[Change]| c.iter().map(|c| (c.opportunity_id.clone(), c.kind)).collect::<Vec<_>>();
-    assert_eq!(strip(&changes), strip(&twin_changes), "mutations are deterministic");
+    let strip = |c: &[Change]| {
+        c.iter()
+            .map(|c| (c.opportunity_id.clone(), c.kind))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        strip(&changes),
+        strip(&twin_changes),
+        "mutations are deterministic"
+    );
 
     let after = sim.truth();
     assert_ne!(before, after);
     let kinds: HashSet<ChangeKind> = changes.iter().map(|c| c.kind).collect();
     assert_eq!(kinds.len(), 4, "all kinds happen");
 
-    let old = twin.dataset();
     let touched_once = |id: &str| changes.iter().filter(|c| c.opportunity_id == id).count() == 1;
     for c in changes.iter().filter(|c| touched_once(&c.opportunity_id)) {
-        let opp = get(&sim, &format!("/opportunities/{}", c.opportunity_id)).await.json();
+        let opp = get(&sim, &format!("/opportunities/{}", c.opportunity_id))
+            .await
+            .json();
         let was = old.opportunity(&c.opportunity_id).unwrap().updated_at;
         let now = opp["data"]["updatedAt"].as_i64();
         match c.kind {
-            ChangeKind::OfferSigned | ChangeKind::SalaryRevised => assert_eq!(now, was, "offer-only change"),
+            ChangeKind::OfferSigned | ChangeKind::SalaryRevised => {
+                assert_eq!(now, was, "offer-only change")
+            }
             ChangeKind::ArchivedDeclined | ChangeKind::Hired => {
                 assert!(now > was);
-                assert!(opp["data"]["archived"].is_object() || !opp["data"]["archivedAt"].is_null());
+                assert!(
+                    opp["data"]["archived"].is_object() || !opp["data"]["archivedAt"].is_null()
+                );
             }
         }
         let offer = after.offer(c.offer_ids.last().unwrap()).unwrap();
         match c.kind {
-            ChangeKind::OfferSigned | ChangeKind::Hired => assert_eq!(offer.outcome, Outcome::Accepted),
+            ChangeKind::OfferSigned | ChangeKind::Hired => {
+                assert_eq!(offer.outcome, Outcome::Accepted)
+            }
             ChangeKind::ArchivedDeclined => assert_eq!(offer.outcome, Outcome::Declined),
             ChangeKind::SalaryRevised => {
-                let base = |t: &Truth| t.offer(&offer.offer_id).unwrap().pay.iter().find(|p| p.source_field == "salary_amount").map(|p| p.amount);
+                let base = |t: &Truth| {
+                    t.offer(&offer.offer_id)
+                        .unwrap()
+                        .pay
+                        .iter()
+                        .find(|p| p.source_field == "salary_amount")
+                        .map(|p| p.amount)
+                };
                 assert!(base(&after) > base(&before));
             }
         }
@@ -532,14 +773,29 @@ async fn mutations_change_truth_and_respect_updated_at() {
 #[tokio::test]
 async fn deleted_opportunities_leave_the_lists() {
     let sim = Sim::spawn(fast(200)).await;
-    let id = sim.with_dataset(|d| d.opportunities.iter().find(|o| !o.offers.is_empty()).unwrap().id.clone());
+    let id = sim.with_dataset(|d| {
+        d.opportunities
+            .iter()
+            .find(|o| !o.offers.is_empty())
+            .unwrap()
+            .id
+            .clone()
+    });
     assert!(sim.delete(&id));
     assert!(!sim.delete(&id));
 
     assert_eq!(get(&sim, &format!("/opportunities/{id}")).await.status, 404);
-    assert_eq!(get(&sim, &format!("/opportunities/{id}/offers")).await.status, 404);
+    assert_eq!(
+        get(&sim, &format!("/opportunities/{id}/offers"))
+            .await
+            .status,
+        404
+    );
     let deleted = walk(&sim, "/opportunities/deleted", 100).await;
-    let entry = deleted.iter().find(|d| d["id"] == id.as_str()).expect("tombstone");
+    let entry = deleted
+        .iter()
+        .find(|d| d["id"] == id.as_str())
+        .expect("tombstone");
     assert!(entry["deletedAt"].is_i64() && entry["deletedBy"].is_string());
     assert!(sim.truth().offers.iter().all(|o| o.opportunity_id != id));
 }
@@ -568,7 +824,10 @@ async fn minimum_calls_matches_a_full_walk() {
 
     assert_eq!(sim.counters().total, sim.minimum_calls(Some(&offer_stage)));
     let everyone = sim.with_dataset(|d| d.opportunities.len() as u64);
-    assert_eq!(sim.minimum_calls(None) - sim.minimum_calls(Some(&offer_stage)), everyone - targets.len() as u64);
+    assert_eq!(
+        sim.minimum_calls(None) - sim.minimum_calls(Some(&offer_stage)),
+        everyone - targets.len() as u64
+    );
 }
 
 #[tokio::test]
@@ -576,14 +835,108 @@ async fn offers_render_lever_fields() {
     let sim = Sim::spawn(fast(300)).await;
     let truth = sim.truth();
     let t = truth.offers.iter().find(|o| o.status == "signed").unwrap();
-    let r = get(&sim, &format!("/opportunities/{}/offers", t.opportunity_id)).await.json();
+    let r = get(&sim, &format!("/opportunities/{}/offers", t.opportunity_id))
+        .await
+        .json();
     assert_eq!(r["hasNext"], false);
-    let offer = r["data"].as_array().unwrap().iter().find(|o| o["id"] == t.offer_id.as_str()).unwrap();
+    let offer = r["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == t.offer_id.as_str())
+        .unwrap();
     assert_eq!(offer["status"], "signed");
     assert_eq!(offer["signatures"]["candidate"]["signed"], true);
-    assert!(offer["signedDocument"]["downloadUrl"].as_str().unwrap().starts_with(&sim.base_url()));
+    assert!(
+        offer["signedDocument"]["downloadUrl"]
+            .as_str()
+            .unwrap()
+            .starts_with(&sim.base_url())
+    );
     let fields = offer["fields"].as_array().unwrap();
-    let field = |id: &str| fields.iter().find(|f| f["identifier"] == id).map(|f| f["value"].clone());
-    assert_eq!(field("compensation_currency"), t.currency.clone().map(Value::from));
-    assert!(field("candidate_name").unwrap().as_str().is_some_and(|n| truth.pii.contains(&n.to_string())));
+    let field = |id: &str| {
+        fields
+            .iter()
+            .find(|f| f["identifier"] == id)
+            .map(|f| f["value"].clone())
+    };
+    assert_eq!(
+        field("compensation_currency"),
+        t.currency.clone().map(Value::from)
+    );
+    assert!(
+        field("candidate_name")
+            .unwrap()
+            .as_str()
+            .is_some_and(|n| truth.pii.contains(&n.to_string()))
+    );
+}
+
+#[tokio::test]
+async fn control_api_over_http() {
+    let sim = Sim::spawn(fast(300)).await;
+    let client = reqwest::Client::new();
+    let control = sim.control_url();
+    let post = |path: &str, body: Value| client.post(format!("{control}{path}")).json(&body).send();
+
+    let truth: Truth = reqwest::get(format!("{control}/truth"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(truth, sim.truth());
+    let mapping: Value = reqwest::get(format!("{control}/mapping"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mapping, tenant_mapping());
+
+    let r: Value = post("/mutate", serde_json::json!({ "count": 2 }))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let changed = r["changed"].as_array().unwrap();
+    assert_eq!(changed.len(), 2);
+    assert!(changed[0]["kind"].is_string() && changed[0]["offer_ids"].is_array());
+
+    let id = sim.with_dataset(|d| d.opportunities[0].id.clone());
+    let ok = post("/delete", serde_json::json!({ "opportunity_id": id }))
+        .await
+        .unwrap();
+    assert_eq!(ok.status().as_u16(), 200);
+    let again = post("/delete", serde_json::json!({ "opportunity_id": id }))
+        .await
+        .unwrap();
+    assert_eq!(again.status().as_u16(), 404);
+
+    let faults = post(
+        "/faults",
+        serde_json::json!({ "storm_429": 1, "rate_per_sec": 5.0, "burst": 2 }),
+    );
+    assert!(faults.await.unwrap().status().is_success());
+    let statuses = [
+        get(&sim, "/stages").await.status,
+        get(&sim, "/stages").await.status,
+    ];
+    assert_eq!(statuses, [429, 200]);
+    let typo = post("/faults", serde_json::json!({ "storm429": 1 }))
+        .await
+        .unwrap();
+    assert!(typo.status().is_client_error());
+
+    let calls: Value = reqwest::get(format!("{control}/minimum_calls"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        calls["minimum_calls"].as_u64(),
+        Some(sim.minimum_calls(None))
+    );
 }

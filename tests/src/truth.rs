@@ -3,7 +3,9 @@
 //! Derived from the generator's intent (`OfferTerms`), never from the rendered JSON, and
 //! independent of the product's `shared` crate.
 
-use crate::dataset::{Dataset, Interval, Offer, OfferStatus, OfferTerms, Opportunity, Planned, Requisition};
+use crate::dataset::{
+    Dataset, Interval, Offer, OfferStatus, OfferTerms, Opportunity, Planned, Requisition,
+};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
@@ -190,23 +192,36 @@ impl Dataset {
         let offers = self
             .opportunities
             .iter()
-            .flat_map(|opp| opp.offers.iter().map(move |offer| offer_truth(self, opp, offer)))
+            .flat_map(|opp| {
+                opp.offers
+                    .iter()
+                    .map(move |offer| offer_truth(self, opp, offer))
+            })
             .collect();
-        Truth { offers, pii: self.pii.clone() }
+        Truth {
+            offers,
+            pii: self.pii.clone(),
+        }
     }
 }
 
 /// Expected record of one offer.
 fn offer_truth(d: &Dataset, opp: &Opportunity, offer: &Offer) -> TruthOffer {
     let posting_id = offer_posting_id(opp, offer).unwrap_or_default();
-    let posting = d.posting(&posting_id).expect("generator gives every offer a posting");
+    let posting = d
+        .posting(&posting_id)
+        .expect("generator gives every offer a posting");
     let requisition = offer_requisition(d, opp, offer);
 
     TruthOffer {
         offer_id: offer.id.clone(),
         opportunity_id: opp.id.clone(),
         application_id: opp.application.as_ref().map(|a| a.id.clone()),
-        keyed_by: if opp.application.is_some() { KeyedBy::Application } else { KeyedBy::Opportunity },
+        keyed_by: if opp.application.is_some() {
+            KeyedBy::Application
+        } else {
+            KeyedBy::Opportunity
+        },
         status: offer.status.as_str().to_string(),
         outcome: outcome(d, opp, offer),
         currency: Some(offer.terms.currency.clone()),
@@ -253,7 +268,11 @@ pub(crate) fn offer_requisition<'a>(
     if let Some(id) = &offer.terms.requisition {
         return d.requisition(id);
     }
-    if let Some(id) = opp.application.as_ref().and_then(|a| a.requisition_for_hire.as_ref()) {
+    if let Some(id) = opp
+        .application
+        .as_ref()
+        .and_then(|a| a.requisition_for_hire.as_ref())
+    {
         return d.requisition(id);
     }
     let posting = d.posting(&offer_posting_id(opp, offer)?)?;
@@ -294,15 +313,18 @@ fn round2(v: Decimal) -> Decimal {
 fn pay(t: &OfferTerms) -> Vec<TruthPay> {
     let currency = Some(t.currency.clone());
     let value = |p: &Option<Planned>| p.as_ref().and_then(|p| p.amount);
-    let element = |kind, unit, amount, currency: &Option<String>, period, annualized, source: &str| TruthPay {
-        kind,
-        unit,
-        amount,
-        currency: currency.clone(),
-        period,
-        annualized_amount: annualized,
-        source_field: source.to_string(),
-    };
+    let element =
+        |kind, unit, amount, currency: &Option<String>, period, annualized, source: &str| {
+            TruthPay {
+                kind,
+                unit,
+                amount,
+                currency: currency.clone(),
+                period,
+                annualized_amount: annualized,
+                source_field: source.to_string(),
+            }
+        };
     let mut pay = Vec::new();
 
     // Base pay, annualized with the default factors.
@@ -315,23 +337,55 @@ fn pay(t: &OfferTerms) -> Vec<TruthPay> {
         };
         let annual = round2(amount * Decimal::from(factor));
         annual_base = Some(annual);
-        pay.push(element(kind, PayUnit::Currency, amount, &currency, period, Some(annual), "salary_amount"));
+        pay.push(element(
+            kind,
+            PayUnit::Currency,
+            amount,
+            &currency,
+            period,
+            Some(annual),
+            "salary_amount",
+        ));
     }
 
     // One-time money.
     let one_time = [
-        (PayKind::SigningBonus, &t.sign_on_bonus, "custom_sign_on_bonus"),
-        (PayKind::Equity, &t.rsu_grant_value, "custom_rsu_grant_value"),
+        (
+            PayKind::SigningBonus,
+            &t.sign_on_bonus,
+            "custom_sign_on_bonus",
+        ),
+        (
+            PayKind::Equity,
+            &t.rsu_grant_value,
+            "custom_rsu_grant_value",
+        ),
         (PayKind::Relocation, &t.relocation, "custom_relocation"),
     ];
     for (kind, planned, source) in one_time {
         if let Some(amount) = value(planned) {
-            pay.push(element(kind, PayUnit::Currency, amount, &currency, Period::OneTime, None, source));
+            pay.push(element(
+                kind,
+                PayUnit::Currency,
+                amount,
+                &currency,
+                Period::OneTime,
+                None,
+                source,
+            ));
         }
     }
 
     if let Some(shares) = value(&t.rsu_shares) {
-        pay.push(element(PayKind::Equity, PayUnit::Shares, shares, &None, Period::OneTime, None, "custom_rsu_shares"));
+        pay.push(element(
+            PayKind::Equity,
+            PayUnit::Shares,
+            shares,
+            &None,
+            Period::OneTime,
+            None,
+            "custom_rsu_shares",
+        ));
     }
     if let Some(pct) = value(&t.annual_bonus_pct) {
         let annualized = annual_base.map(|b| round2(b * pct / Decimal::from(100)));
