@@ -65,7 +65,10 @@ impl Config {
             pii_mode: parse("PII_MODE", &get("PII_MODE", "pseudonymize"))?,
             rate_per_sec: parse("LEVER_RATE_PER_SEC", &get("LEVER_RATE_PER_SEC", "8"))?,
             burst: parse("LEVER_BURST", &get("LEVER_BURST", "15"))?,
-            timeout: Duration::from_millis(parse("LEVER_TIMEOUT_MS", &get("LEVER_TIMEOUT_MS", "15000"))?),
+            timeout: Duration::from_millis(parse(
+                "LEVER_TIMEOUT_MS",
+                &get("LEVER_TIMEOUT_MS", "15000"),
+            )?),
             max_attempts: parse("LEVER_MAX_ATTEMPTS", &get("LEVER_MAX_ATTEMPTS", "8"))?,
             retry_base: Duration::from_millis(parse(
                 "LEVER_RETRY_BASE_MS",
@@ -89,11 +92,17 @@ impl Config {
 }
 
 fn split_list(text: &str) -> Vec<String> {
-    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn parse<T: FromStr>(name: &str, text: &str) -> Result<T, SyncError> {
-    text.trim().parse().map_err(|_| SyncError::Config(format!("{name} has an invalid value")))
+    text.trim()
+        .parse()
+        .map_err(|_| SyncError::Config(format!("{name} has an invalid value")))
 }
 
 #[cfg(test)]
@@ -102,8 +111,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, SyncError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 

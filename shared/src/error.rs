@@ -15,7 +15,10 @@ pub enum LeverError {
 
     /// 429, 5xx, timeouts and connection errors that outlived every retry.
     #[error("lever unavailable after {attempts} attempts (last status {last_status:?})")]
-    Unavailable { attempts: u32, last_status: Option<u16> },
+    Unavailable {
+        attempts: u32,
+        last_status: Option<u16>,
+    },
 
     /// An unexpected status such as 404 on a list endpoint.
     #[error("lever answered status {status} on {route}")]
@@ -33,7 +36,10 @@ pub enum LeverError {
 impl LeverError {
     /// True when trying again later may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, LeverError::Unavailable { .. } | LeverError::Malformed { .. })
+        matches!(
+            self,
+            LeverError::Unavailable { .. } | LeverError::Malformed { .. }
+        )
     }
 }
 
@@ -41,7 +47,10 @@ impl LeverError {
 #[derive(Debug, Error)]
 pub enum StoreError {
     #[error("dynamodb {operation} failed: {message}")]
-    Dynamo { operation: &'static str, message: String },
+    Dynamo {
+        operation: &'static str,
+        message: String,
+    },
 
     #[error("stored item is malformed: {0}")]
     Corrupt(String),

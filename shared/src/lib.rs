@@ -7,10 +7,10 @@
 pub mod config;
 pub mod error;
 pub mod lever;
+pub mod normalize;
 pub mod ports;
 pub mod record;
 pub mod secrets;
-pub mod normalize;
 pub mod settings;
 pub mod store;
 pub mod sync;

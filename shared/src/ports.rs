@@ -74,8 +74,11 @@ pub trait OfferStore: Send + Sync {
     async fn apply(&self, tenant: &str, changes: &[StoredOffers]) -> Result<(), StoreError>;
 
     /// Removes every record of one opportunity; returns how many offer items went.
-    async fn remove_opportunity(&self, tenant: &str, opportunity_id: &str)
-    -> Result<usize, StoreError>;
+    async fn remove_opportunity(
+        &self,
+        tenant: &str,
+        opportunity_id: &str,
+    ) -> Result<usize, StoreError>;
 
     async fn watermark(&self, tenant: &str) -> Result<Option<i64>, StoreError>;
     async fn set_watermark(&self, tenant: &str, at: i64) -> Result<(), StoreError>;
@@ -104,7 +107,9 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
-        let elapsed = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let elapsed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
     }
 }

@@ -50,7 +50,12 @@ impl TenantSecret {
     pub fn parse(tenant: &str, text: &str) -> Result<Self, SecretError> {
         serde_json::from_str(text).map_err(|err| SecretError::Invalid {
             tenant: tenant.to_owned(),
-            reason: format!("line {} column {}: {}", err.line(), err.column(), redact(&err)),
+            reason: format!(
+                "line {} column {}: {}",
+                err.line(),
+                err.column(),
+                redact(&err)
+            ),
         })
     }
 }
@@ -73,7 +78,11 @@ pub struct SecretsManagerSource {
 
 impl SecretsManagerSource {
     pub fn new(client: aws_sdk_secretsmanager::Client, prefix: impl Into<String>) -> Self {
-        SecretsManagerSource { client, prefix: prefix.into(), cache: Mutex::new(HashMap::new()) }
+        SecretsManagerSource {
+            client,
+            prefix: prefix.into(),
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Drops a cached secret so the next read fetches it again (after a rotation).
@@ -83,11 +92,18 @@ impl SecretsManagerSource {
 
     async fn fetch(&self, tenant: &str) -> Result<TenantSecret, SecretError> {
         let secret_id = format!("{}{}", self.prefix, tenant);
-        let output =
-            self.client.get_secret_value().secret_id(&secret_id).send().await.map_err(|err| {
+        let output = self
+            .client
+            .get_secret_value()
+            .secret_id(&secret_id)
+            .send()
+            .await
+            .map_err(|err| {
                 let service = err.into_service_error();
                 if service.is_resource_not_found_exception() {
-                    SecretError::NotFound { tenant: tenant.to_owned() }
+                    SecretError::NotFound {
+                        tenant: tenant.to_owned(),
+                    }
                 } else {
                     SecretError::Backend(service.meta().code().unwrap_or("unknown").to_owned())
                 }
@@ -109,7 +125,10 @@ impl SecretSource for SecretsManagerSource {
         }
 
         let secret = self.fetch(tenant).await?;
-        self.cache.lock().expect("secret cache lock").insert(tenant.to_owned(), secret.clone());
+        self.cache
+            .lock()
+            .expect("secret cache lock")
+            .insert(tenant.to_owned(), secret.clone());
         Ok(secret)
     }
 }
@@ -133,7 +152,9 @@ impl SecretSource for StaticSecrets {
         self.secrets
             .get(tenant)
             .cloned()
-            .ok_or_else(|| SecretError::NotFound { tenant: tenant.to_owned() })
+            .ok_or_else(|| SecretError::NotFound {
+                tenant: tenant.to_owned(),
+            })
     }
 }
 
@@ -162,6 +183,9 @@ mod tests {
 
         let message = err.to_string();
         assert!(message.contains("acme"), "{message}");
-        assert!(!message.contains("k-123") && !message.contains("oops"), "{message}");
+        assert!(
+            !message.contains("k-123") && !message.contains("oops"),
+            "{message}"
+        );
     }
 }

@@ -40,7 +40,9 @@ impl std::str::FromStr for PiiMode {
         match s {
             "pseudonymize" => Ok(PiiMode::Pseudonymize),
             "omit" => Ok(PiiMode::Omit),
-            other => Err(format!("PII mode must be pseudonymize or omit, not {other:?}")),
+            other => Err(format!(
+                "PII mode must be pseudonymize or omit, not {other:?}"
+            )),
         }
     }
 }

@@ -33,7 +33,12 @@ where
         .with_ansi(false);
 
     let result = if json {
-        builder.json().flatten_event(true).with_current_span(false).without_time().try_init()
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .without_time()
+            .try_init()
     } else {
         builder.try_init()
     };

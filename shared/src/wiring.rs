@@ -24,10 +24,19 @@ impl LeverFactory for HttpLeverFactory {
     fn client(&self, tenant: &str, secret: &TenantSecret) -> Result<Arc<dyn LeverApi>, SyncError> {
         let cfg = &self.config;
         let limiter = RateLimiters::global().for_tenant(tenant, cfg.rate_per_sec, cfg.burst);
-        let policy =
-            RetryPolicy { max_attempts: cfg.max_attempts, base: cfg.retry_base, cap: cfg.retry_cap };
+        let policy = RetryPolicy {
+            max_attempts: cfg.max_attempts,
+            base: cfg.retry_base,
+            cap: cfg.retry_cap,
+        };
 
-        let client = HttpLever::new(&cfg.lever_api_url, secret.lever.clone(), limiter, policy, cfg.timeout)?;
+        let client = HttpLever::new(
+            &cfg.lever_api_url,
+            secret.lever.clone(),
+            limiter,
+            policy,
+            cfg.timeout,
+        )?;
         Ok(Arc::new(client))
     }
 }

@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 ///
 /// A payload that is not valid is an error naming the problem; a run that fails is still a
 /// summary, with `status` and `error` saying why, so the console shows what happened.
-pub async fn handle(syncer: &Syncer, tenants: &[String], event: LambdaEvent<Value>) -> Result<Value, Error> {
+pub async fn handle(
+    syncer: &Syncer,
+    tenants: &[String],
+    event: LambdaEvent<Value>,
+) -> Result<Value, Error> {
     let deadline = deadline_of(&event);
     let invocation = parse_invocation(&event.payload).map_err(Error::from)?;
 
@@ -27,6 +31,8 @@ pub async fn handle(syncer: &Syncer, tenants: &[String], event: LambdaEvent<Valu
 /// The invocation's deadline as an `Instant`, from the runtime's epoch-ms deadline.
 fn deadline_of(event: &LambdaEvent<Value>) -> Option<Instant> {
     let deadline = Duration::from_millis(event.context.deadline);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
     Some(Instant::now() + deadline.checked_sub(now)?)
 }

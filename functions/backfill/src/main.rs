@@ -15,5 +15,8 @@ async fn main() -> Result<(), Error> {
     let syncer = shared::wiring::syncer(&config, &aws);
     let tenants = config.tenants.clone();
 
-    lambda_runtime::run(service_fn(|event| handler::handle(&syncer, &tenants, event))).await
+    lambda_runtime::run(service_fn(|event| {
+        handler::handle(&syncer, &tenants, event)
+    }))
+    .await
 }

@@ -269,7 +269,10 @@ fn archived_from(nested: &Value, reason: Option<String>, at: Option<i64>) -> Opt
     }
 
     if reason.is_some() || at.is_some() {
-        return Some(Archived { reason_id: reason, archived_at: at });
+        return Some(Archived {
+            reason_id: reason,
+            archived_at: at,
+        });
     }
     None
 }
@@ -277,7 +280,10 @@ fn archived_from(nested: &Value, reason: Option<String>, at: Option<i64>) -> Opt
 /// An expanded application object, or a bare id when `expand=applications` was not honoured.
 fn application_from(value: Value) -> Option<Application> {
     match value {
-        Value::String(id) => Some(Application { id, ..Application::default() }),
+        Value::String(id) => Some(Application {
+            id,
+            ..Application::default()
+        }),
         Value::Object(_) => serde_json::from_value(value).ok(),
         _ => None,
     }
@@ -320,10 +326,14 @@ where
 /// Keeps only the `signedAt` times of the signer objects, never their names or emails.
 fn signed_times<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<i64>, D::Error> {
     let signers = Value::deserialize(de)?;
-    let Value::Object(map) = signers else { return Ok(Vec::new()) };
+    let Value::Object(map) = signers else {
+        return Ok(Vec::new());
+    };
 
-    let mut times: Vec<i64> =
-        map.values().filter_map(|signer| signer.get("signedAt").and_then(value_as_i64)).collect();
+    let mut times: Vec<i64> = map
+        .values()
+        .filter_map(|signer| signer.get("signedAt").and_then(value_as_i64))
+        .collect();
     times.sort_unstable();
     Ok(times)
 }
@@ -349,7 +359,10 @@ mod tests {
         let opp = opportunity(json!({
             "id": "o1", "archived": { "reason": "r1", "archivedAt": 1714000000000_i64 }
         }));
-        let expected = Archived { reason_id: Some("r1".into()), archived_at: Some(1714000000000) };
+        let expected = Archived {
+            reason_id: Some("r1".into()),
+            archived_at: Some(1714000000000),
+        };
         assert_eq!(opp.archived, Some(expected));
     }
 
@@ -358,7 +371,10 @@ mod tests {
         let opp = opportunity(json!({
             "id": "o1", "archiveReason": "r2", "archivedAt": "1714000000001"
         }));
-        let expected = Archived { reason_id: Some("r2".into()), archived_at: Some(1714000000001) };
+        let expected = Archived {
+            reason_id: Some("r2".into()),
+            archived_at: Some(1714000000001),
+        };
         assert_eq!(opp.archived, Some(expected));
     }
 
@@ -370,7 +386,10 @@ mod tests {
         }));
         assert_eq!(opp.created_at, Some(1700000000000));
         assert_eq!(opp.updated_at, Some(1700000000001));
-        assert_eq!(opp.stage_changes[0].to_stage_id.as_deref(), Some("lead-new"));
+        assert_eq!(
+            opp.stage_changes[0].to_stage_id.as_deref(),
+            Some("lead-new")
+        );
         assert_eq!(opp.stage_changes[0].to_stage_index, Some(0));
     }
 
@@ -398,7 +417,10 @@ mod tests {
         let app = opp.application.expect("application");
         assert_eq!(app.id, "a1");
         assert_eq!(app.posting.as_deref(), Some("p1"));
-        assert_eq!(app.requisition_for_hire.and_then(|r| r.id).as_deref(), Some("q1"));
+        assert_eq!(
+            app.requisition_for_hire.and_then(|r| r.id).as_deref(),
+            Some("q1")
+        );
     }
 
     #[test]

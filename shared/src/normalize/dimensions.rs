@@ -26,7 +26,11 @@ impl Dimensions {
         requisitions: Vec<Requisition>,
         requisition_fields: Vec<RequisitionField>,
     ) -> Self {
-        let stage_index = stages.iter().zip(0..).map(|(s, i)| (s.id.clone(), i)).collect();
+        let stage_index = stages
+            .iter()
+            .zip(0..)
+            .map(|(s, i)| (s.id.clone(), i))
+            .collect();
         let requisitions_by_code = requisitions
             .iter()
             .filter_map(|r| Some((r.requisition_code.clone()?, r.id.clone())))
@@ -50,5 +54,8 @@ impl Dimensions {
 }
 
 fn by_id<T>(items: Vec<T>, id: impl Fn(&T) -> &String) -> HashMap<String, T> {
-    items.into_iter().map(|item| (id(&item).clone(), item)).collect()
+    items
+        .into_iter()
+        .map(|item| (id(&item).clone(), item))
+        .collect()
 }

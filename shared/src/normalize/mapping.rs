@@ -34,7 +34,11 @@ pub struct PayFieldRule {
 
 impl PayFieldRule {
     fn new(kind: PayKind, unit: PayUnit) -> Self {
-        PayFieldRule { kind, unit, period: None }
+        PayFieldRule {
+            kind,
+            unit,
+            period: None,
+        }
     }
 
     /// The period this rule pays in.
@@ -89,17 +93,32 @@ impl Default for FieldMapping {
         use PayKind::*;
         use PayUnit::*;
         let offer_fields = [
-            ("custom_signing_bonus", PayFieldRule::new(SigningBonus, Currency)),
-            ("custom_signon_bonus", PayFieldRule::new(SigningBonus, Currency)),
+            (
+                "custom_signing_bonus",
+                PayFieldRule::new(SigningBonus, Currency),
+            ),
+            (
+                "custom_signon_bonus",
+                PayFieldRule::new(SigningBonus, Currency),
+            ),
             ("custom_equity", PayFieldRule::new(Equity, Shares)),
             ("custom_equity_value", PayFieldRule::new(Equity, Currency)),
             ("custom_equity_percent", PayFieldRule::new(Equity, Percent)),
-            ("custom_target_bonus", PayFieldRule::new(TargetBonus, Currency)),
-            ("custom_target_bonus_percent", PayFieldRule::new(TargetBonus, Percent)),
+            (
+                "custom_target_bonus",
+                PayFieldRule::new(TargetBonus, Currency),
+            ),
+            (
+                "custom_target_bonus_percent",
+                PayFieldRule::new(TargetBonus, Percent),
+            ),
             ("custom_commission", PayFieldRule::new(Commission, Currency)),
             ("custom_ote", PayFieldRule::new(Commission, Currency)),
             ("custom_relocation", PayFieldRule::new(Relocation, Currency)),
-            ("custom_relocation_bonus", PayFieldRule::new(Relocation, Currency)),
+            (
+                "custom_relocation_bonus",
+                PayFieldRule::new(Relocation, Currency),
+            ),
         ];
         let annualization = [
             (Period::Year, Decimal::ONE),
@@ -109,7 +128,10 @@ impl Default for FieldMapping {
         ];
 
         FieldMapping {
-            offer_fields: offer_fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect(),
+            offer_fields: offer_fields
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect(),
             personal_fields: BTreeSet::new(),
             allow_text_fields: BTreeSet::new(),
             requisition_fields: RequisitionFieldIds {
@@ -129,12 +151,18 @@ impl FieldMapping {
         let mut mapping = FieldMapping::default();
 
         mapping.offer_fields.extend(overrides.offer_fields.clone());
-        mapping.personal_fields.extend(overrides.personal_fields.iter().cloned());
-        mapping.allow_text_fields.extend(overrides.allow_text_fields.iter().cloned());
+        mapping
+            .personal_fields
+            .extend(overrides.personal_fields.iter().cloned());
+        mapping
+            .allow_text_fields
+            .extend(overrides.allow_text_fields.iter().cloned());
         if let Some(ids) = &overrides.requisition_fields {
             mapping.requisition_fields = ids.clone();
         }
-        mapping.annualization.extend(overrides.annualization.clone());
+        mapping
+            .annualization
+            .extend(overrides.annualization.clone());
         if overrides.default_currency.is_some() {
             mapping.default_currency = overrides.default_currency.clone();
         }
@@ -171,12 +199,20 @@ mod tests {
         .expect("valid document");
         let mapping = FieldMapping::with_overrides(&overrides);
 
-        assert_eq!(mapping.offer_fields["custom_equity"].unit, PayUnit::Currency);
-        assert_eq!(mapping.offer_fields["custom_sign_on_bonus"].period(), Period::OneTime);
+        assert_eq!(
+            mapping.offer_fields["custom_equity"].unit,
+            PayUnit::Currency
+        );
+        assert_eq!(
+            mapping.offer_fields["custom_sign_on_bonus"].period(),
+            Period::OneTime
+        );
         assert_eq!(mapping.offer_fields["custom_ote"].kind, PayKind::Commission);
         assert_eq!(mapping.factor(Period::Hour), Some(Decimal::from(2000)));
         assert_eq!(mapping.factor(Period::Month), Some(Decimal::from(12)));
-        assert!(mapping.is_personal("custom_preferred_name") && mapping.is_personal("candidate_name"));
+        assert!(
+            mapping.is_personal("custom_preferred_name") && mapping.is_personal("candidate_name")
+        );
         assert_eq!(mapping.requisition_fields.level.as_deref(), Some("grade"));
         assert_eq!(mapping.requisition_fields.location, None);
     }
@@ -190,8 +226,17 @@ mod tests {
 
     #[test]
     fn periods_default_by_kind() {
-        assert_eq!(PayFieldRule::new(PayKind::Relocation, PayUnit::Currency).period(), Period::OneTime);
-        assert_eq!(PayFieldRule::new(PayKind::Commission, PayUnit::Currency).period(), Period::Year);
-        assert_eq!(PayFieldRule::new(PayKind::TargetBonus, PayUnit::Percent).period(), Period::Year);
+        assert_eq!(
+            PayFieldRule::new(PayKind::Relocation, PayUnit::Currency).period(),
+            Period::OneTime
+        );
+        assert_eq!(
+            PayFieldRule::new(PayKind::Commission, PayUnit::Currency).period(),
+            Period::Year
+        );
+        assert_eq!(
+            PayFieldRule::new(PayKind::TargetBonus, PayUnit::Percent).period(),
+            Period::Year
+        );
     }
 }

@@ -29,8 +29,15 @@ use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Standard identifiers consumed into typed columns rather than `extra_fields`.
-const CONSUMED: [&str; 7] =
-    [SALARY_AMOUNT, SALARY_INTERVAL, CURRENCY, JOB_POSTING, REQUISITION, START_DATE, JOB_TITLE];
+const CONSUMED: [&str; 7] = [
+    SALARY_AMOUNT,
+    SALARY_INTERVAL,
+    CURRENCY,
+    JOB_POSTING,
+    REQUISITION,
+    START_DATE,
+    JOB_TITLE,
+];
 
 /// Standard identifiers that hold dates rather than amounts.
 const DATE_FIELDS: [&str; 2] = [START_DATE, "today_date"];
@@ -52,7 +59,10 @@ pub fn normalize_opportunity(
     opportunity: &Opportunity,
     offers: &[Offer],
 ) -> Vec<OfferRecord> {
-    offers.iter().map(|offer| normalize_offer(ctx, opportunity, offer, offers)).collect()
+    offers
+        .iter()
+        .map(|offer| normalize_offer(ctx, opportunity, offer, offers))
+        .collect()
 }
 
 fn normalize_offer(
@@ -63,19 +73,31 @@ fn normalize_offer(
 ) -> OfferRecord {
     let fields = FieldView::new(offer);
     let archive_reason = ctx.dimensions.archive_reason(
-        opportunity.archived.as_ref().and_then(|a| a.reason_id.as_deref()),
+        opportunity
+            .archived
+            .as_ref()
+            .and_then(|a| a.reason_id.as_deref()),
     );
 
-    let currency = fields.currency().or_else(|| ctx.mapping.default_currency.clone());
+    let currency = fields
+        .currency()
+        .or_else(|| ctx.mapping.default_currency.clone());
     let pay = pay_elements(ctx.mapping, &fields, currency.as_deref());
 
-    let posting_id = fields
-        .text(JOB_POSTING)
-        .or_else(|| opportunity.application.as_ref().and_then(|a| a.posting.clone()));
-    let posting = posting_id.as_deref().and_then(|id| ctx.dimensions.postings.get(id));
+    let posting_id = fields.text(JOB_POSTING).or_else(|| {
+        opportunity
+            .application
+            .as_ref()
+            .and_then(|a| a.posting.clone())
+    });
+    let posting = posting_id
+        .as_deref()
+        .and_then(|id| ctx.dimensions.postings.get(id));
     let (requisition_id, requisition_code) =
         requisition_of(ctx.dimensions, opportunity, &fields, posting);
-    let requisition = requisition_id.as_deref().and_then(|id| ctx.dimensions.requisitions.get(id));
+    let requisition = requisition_id
+        .as_deref()
+        .and_then(|id| ctx.dimensions.requisitions.get(id));
 
     let (extra_fields, unmapped_numeric) = extra_fields(ctx.mapping, offer);
     let mut record = OfferRecord {
@@ -97,7 +119,9 @@ fn normalize_offer(
         approved_at: offer.approved_at,
         sent_at: offer.sent_at,
         signed_at: offer.signed_at.iter().copied().max(),
-        anticipated_start_date: fields.get(START_DATE).and_then(crate::lever::model::value_as_i64),
+        anticipated_start_date: fields
+            .get(START_DATE)
+            .and_then(crate::lever::model::value_as_i64),
         currency,
         pay,
         job: job_context(ctx, posting, requisition, &fields),
@@ -105,7 +129,11 @@ fn normalize_offer(
         candidate_ref: candidate_ref(ctx, opportunity),
         extra_fields,
         unmapped_numeric,
-        provenance: Provenance { source: ctx.source, synced_at: ctx.synced_at, content_hash: String::new() },
+        provenance: Provenance {
+            source: ctx.source,
+            synced_at: ctx.synced_at,
+            content_hash: String::new(),
+        },
     };
 
     record.provenance.content_hash = content_hash(&record);
@@ -113,7 +141,11 @@ fn normalize_offer(
 }
 
 /// The salary element first, then every mapped custom field, sorted by kind and field.
-fn pay_elements(mapping: &FieldMapping, fields: &FieldView<'_>, currency: Option<&str>) -> Vec<PayElement> {
+fn pay_elements(
+    mapping: &FieldMapping,
+    fields: &FieldView<'_>,
+    currency: Option<&str>,
+) -> Vec<PayElement> {
     let salary = fields.get(SALARY_AMOUNT).and_then(value::amount);
     let interval = fields.text(SALARY_INTERVAL);
     let base = pay::base_pay(salary, interval.as_deref(), currency, mapping);
@@ -128,7 +160,14 @@ fn pay_elements(mapping: &FieldMapping, fields: &FieldView<'_>, currency: Option
             return None;
         }
         let amount = value::amount(raw)?;
-        Some(pay::mapped_element(identifier, rule, amount, currency, annual_base, mapping))
+        Some(pay::mapped_element(
+            identifier,
+            rule,
+            amount,
+            currency,
+            annual_base,
+            mapping,
+        ))
     });
 
     let mut elements: Vec<PayElement> = base.into_iter().chain(mapped).collect();
@@ -144,13 +183,19 @@ fn requisition_of(
     fields: &FieldView<'_>,
     posting: Option<&Posting>,
 ) -> (Option<String>, Option<String>) {
-    let hire = opportunity.application.as_ref().and_then(|a| a.requisition_for_hire.as_ref());
+    let hire = opportunity
+        .application
+        .as_ref()
+        .and_then(|a| a.requisition_for_hire.as_ref());
     let by_code = |code: &String| dims.requisitions_by_code.get(code).cloned();
 
     let id = fields
         .text(REQUISITION)
         .or_else(|| hire.and_then(|h| h.id.clone()))
-        .or_else(|| hire.and_then(|h| h.requisition_code.as_ref()).and_then(by_code))
+        .or_else(|| {
+            hire.and_then(|h| h.requisition_code.as_ref())
+                .and_then(by_code)
+        })
         .or_else(|| posting.and_then(|p| p.requisition_codes.iter().find_map(by_code)));
 
     let code = id
@@ -176,7 +221,9 @@ fn job_context(
     let categories = posting.map(|p| &p.categories);
 
     JobContext {
-        title: posting.and_then(|p| p.text.clone()).or_else(|| fields.text(JOB_TITLE)),
+        title: posting
+            .and_then(|p| p.text.clone())
+            .or_else(|| fields.text(JOB_TITLE)),
         department: categories.and_then(|c| c.department.clone()),
         team: categories.and_then(|c| c.team.clone()),
         location: categories.and_then(|c| c.location.clone()),
@@ -196,7 +243,10 @@ fn requisition_value(dims: &Dimensions, field_id: &str, value: &Value) -> Option
         Value::Number(n) => Some(n.to_string()),
         other => value::text(other),
     }?;
-    let options = dims.requisition_fields.get(field_id).map(|f| f.options.as_slice());
+    let options = dims
+        .requisition_fields
+        .get(field_id)
+        .map(|f| f.options.as_slice());
 
     let option_text = options
         .unwrap_or_default()
@@ -249,7 +299,9 @@ fn extra_fields(mapping: &FieldMapping, offer: &Offer) -> (BTreeMap<String, Stri
             continue;
         }
 
-        let Some((text, is_number)) = keepable(mapping, id, &field.value) else { continue };
+        let Some((text, is_number)) = keepable(mapping, id, &field.value) else {
+            continue;
+        };
         if is_number && !DATE_FIELDS.contains(&id) {
             numeric.push(id.to_owned());
         }
@@ -267,9 +319,12 @@ fn keepable(mapping: &FieldMapping, id: &str, raw: &Value) -> Option<(String, bo
                 return Some((d.to_string(), true));
             }
             let trimmed = s.trim();
-            let structured = value::currency_code(trimmed).filter(|c| c == trimmed).is_some()
+            let structured = value::currency_code(trimmed)
+                .filter(|c| c == trimmed)
+                .is_some()
                 || value::looks_like_id(trimmed);
-            (structured || mapping.allow_text_fields.contains(id)).then(|| (trimmed.to_owned(), false))
+            (structured || mapping.allow_text_fields.contains(id))
+                .then(|| (trimmed.to_owned(), false))
         }
         _ => None,
     }
@@ -278,7 +333,11 @@ fn keepable(mapping: &FieldMapping, id: &str, raw: &Value) -> Option<(String, bo
 /// SHA-256 of the record's content, provenance excluded, as lowercase hex.
 pub fn content_hash(record: &OfferRecord) -> String {
     let mut content = record.clone();
-    content.provenance = Provenance { source: Source::Backfill, synced_at: 0, content_hash: String::new() };
+    content.provenance = Provenance {
+        source: Source::Backfill,
+        synced_at: 0,
+        content_hash: String::new(),
+    };
 
     let bytes = serde_json::to_vec(&content).expect("records serialize");
     hex::encode(Sha256::digest(bytes))
@@ -296,12 +355,19 @@ impl<'a> FieldView<'a> {
 
     fn all(&self) -> impl Iterator<Item = (&'a str, &'a Value)> + '_ {
         let offer: &'a Offer = self.offer;
-        offer.fields.iter().map(|f| (f.identifier.as_str(), &f.value))
+        offer
+            .fields
+            .iter()
+            .map(|f| (f.identifier.as_str(), &f.value))
     }
 
     fn get(&self, identifier: &str) -> Option<&'a Value> {
         let offer: &'a Offer = self.offer;
-        offer.fields.iter().find(|f| f.identifier == identifier).map(|f| &f.value)
+        offer
+            .fields
+            .iter()
+            .find(|f| f.identifier == identifier)
+            .map(|f| &f.value)
     }
 
     fn text(&self, identifier: &str) -> Option<String> {
@@ -309,7 +375,9 @@ impl<'a> FieldView<'a> {
     }
 
     fn currency(&self) -> Option<String> {
-        self.text(CURRENCY).as_deref().and_then(value::currency_code)
+        self.text(CURRENCY)
+            .as_deref()
+            .and_then(value::currency_code)
     }
 }
 

@@ -25,7 +25,10 @@ pub fn outcome(
         return Outcome::Accepted;
     }
 
-    if siblings.iter().any(|other| other.id != offer.id && is_newer(other, offer)) {
+    if siblings
+        .iter()
+        .any(|other| other.id != offer.id && is_newer(other, offer))
+    {
         return Outcome::Superseded;
     }
 
@@ -56,12 +59,23 @@ mod tests {
     }
 
     fn archived(reason: &str) -> Opportunity {
-        let archived = Archived { reason_id: Some(reason.into()), archived_at: Some(9) };
-        Opportunity { id: "o".into(), archived: Some(archived), ..Opportunity::default() }
+        let archived = Archived {
+            reason_id: Some(reason.into()),
+            archived_at: Some(9),
+        };
+        Opportunity {
+            id: "o".into(),
+            archived: Some(archived),
+            ..Opportunity::default()
+        }
     }
 
     fn reason(kind: &str) -> ArchiveReason {
-        ArchiveReason { id: "r".into(), text: None, reason_type: Some(kind.into()) }
+        ArchiveReason {
+            id: "r".into(),
+            text: None,
+            reason_type: Some(kind.into()),
+        }
     }
 
     #[test]
@@ -76,7 +90,10 @@ mod tests {
     fn older_unsigned_offer_is_superseded() {
         let old = offer("a", "sent", 1);
         let all = [old.clone(), offer("b", "signed", 2)];
-        assert_eq!(outcome(&old, &all, &Opportunity::default(), None), Outcome::Superseded);
+        assert_eq!(
+            outcome(&old, &all, &Opportunity::default(), None),
+            Outcome::Superseded
+        );
     }
 
     #[test]
@@ -86,9 +103,21 @@ mod tests {
         let hired = reason("hired");
         let other = reason("non-hired");
 
-        assert_eq!(outcome(&sent, &all, &archived("r"), Some(&hired)), Outcome::Accepted);
-        assert_eq!(outcome(&sent, &all, &archived("r"), Some(&other)), Outcome::Declined);
-        assert_eq!(outcome(&sent, &all, &archived("gone"), None), Outcome::Declined);
-        assert_eq!(outcome(&sent, &all, &Opportunity::default(), None), Outcome::Pending);
+        assert_eq!(
+            outcome(&sent, &all, &archived("r"), Some(&hired)),
+            Outcome::Accepted
+        );
+        assert_eq!(
+            outcome(&sent, &all, &archived("r"), Some(&other)),
+            Outcome::Declined
+        );
+        assert_eq!(
+            outcome(&sent, &all, &archived("gone"), None),
+            Outcome::Declined
+        );
+        assert_eq!(
+            outcome(&sent, &all, &Opportunity::default(), None),
+            Outcome::Pending
+        );
     }
 }

@@ -24,7 +24,9 @@ pub fn base_pay(
         "per-hour-wage" => (PayKind::HourlyWage, Some(Period::Hour)),
         _ => (PayKind::Other, None),
     };
-    let annualized = period.and_then(|p| mapping.factor(p)).map(|f| round(salary.value * f));
+    let annualized = period
+        .and_then(|p| mapping.factor(p))
+        .map(|f| round(salary.value * f));
 
     Some(PayElement {
         kind,
@@ -54,7 +56,9 @@ pub fn mapped_element(
     };
     let annualized = match rule.unit {
         PayUnit::Currency => mapping.factor(period).map(|f| round(value.value * f)),
-        PayUnit::Percent => annual_base.map(|base| round(base * value.value / Decimal::ONE_HUNDRED)),
+        PayUnit::Percent => {
+            annual_base.map(|base| round(base * value.value / Decimal::ONE_HUNDRED))
+        }
         PayUnit::Shares => None,
     };
 
@@ -84,17 +88,44 @@ mod tests {
     }
 
     fn money(s: &str) -> Option<Amount> {
-        Some(Amount { value: dec(s), currency: None })
+        Some(Amount {
+            value: dec(s),
+            currency: None,
+        })
     }
 
     #[test]
     fn each_earnings_interval_annualizes_with_the_default_factor() {
         let mapping = FieldMapping::default();
         let cases = [
-            ("per-year-salary", "85000", PayKind::BaseSalary, Period::Year, "85000.00"),
-            ("per-month-salary", "5000.50", PayKind::BaseSalary, Period::Month, "60006.00"),
-            ("per-week-salary", "1000", PayKind::BaseSalary, Period::Week, "52000.00"),
-            ("per-hour-wage", "27.50", PayKind::HourlyWage, Period::Hour, "57200.00"),
+            (
+                "per-year-salary",
+                "85000",
+                PayKind::BaseSalary,
+                Period::Year,
+                "85000.00",
+            ),
+            (
+                "per-month-salary",
+                "5000.50",
+                PayKind::BaseSalary,
+                Period::Month,
+                "60006.00",
+            ),
+            (
+                "per-week-salary",
+                "1000",
+                PayKind::BaseSalary,
+                Period::Week,
+                "52000.00",
+            ),
+            (
+                "per-hour-wage",
+                "27.50",
+                PayKind::HourlyWage,
+                Period::Hour,
+                "57200.00",
+            ),
         ];
 
         for (interval, amount, kind, period, annual) in cases {
@@ -109,17 +140,25 @@ mod tests {
     fn missing_interval_is_yearly_and_unknown_interval_is_other() {
         let mapping = FieldMapping::default();
         let yearly = base_pay(money("100"), None, None, &mapping).expect("pay");
-        assert_eq!((yearly.kind, yearly.period), (PayKind::BaseSalary, Period::Year));
+        assert_eq!(
+            (yearly.kind, yearly.period),
+            (PayKind::BaseSalary, Period::Year)
+        );
 
         let odd = base_pay(money("100"), Some("per-fortnight"), None, &mapping).expect("pay");
         assert_eq!((odd.kind, odd.annualized_amount), (PayKind::Other, None));
-        assert_eq!(base_pay(None, Some("per-year-salary"), None, &mapping), None);
+        assert_eq!(
+            base_pay(None, Some("per-year-salary"), None, &mapping),
+            None
+        );
     }
 
     #[test]
     fn configured_hourly_factor_is_used() {
         let mut mapping = FieldMapping::default();
-        mapping.annualization.insert(Period::Hour, Decimal::from(1950));
+        mapping
+            .annualization
+            .insert(Period::Hour, Decimal::from(1950));
         let el = base_pay(money("20"), Some("per-hour-wage"), None, &mapping).expect("pay");
         assert_eq!(el.annualized_amount, Some(dec("39000.00")));
     }
@@ -127,31 +166,66 @@ mod tests {
     #[test]
     fn each_custom_unit_is_valued() {
         let mapping = FieldMapping::default();
-        let rule = |kind, unit| PayFieldRule { kind, unit, period: None };
+        let rule = |kind, unit| PayFieldRule {
+            kind,
+            unit,
+            period: None,
+        };
         let base = Some(dec("100000"));
 
-        let signing = mapped_element("s", &rule(PayKind::SigningBonus, PayUnit::Currency),
-            money("5000").expect("a"), Some("EUR"), base, &mapping);
-        assert_eq!((signing.period, signing.annualized_amount), (Period::OneTime, None));
+        let signing = mapped_element(
+            "s",
+            &rule(PayKind::SigningBonus, PayUnit::Currency),
+            money("5000").expect("a"),
+            Some("EUR"),
+            base,
+            &mapping,
+        );
+        assert_eq!(
+            (signing.period, signing.annualized_amount),
+            (Period::OneTime, None)
+        );
         assert_eq!(signing.currency.as_deref(), Some("EUR"));
 
-        let bonus = mapped_element("b", &rule(PayKind::TargetBonus, PayUnit::Percent),
-            money("15").expect("a"), Some("EUR"), base, &mapping);
+        let bonus = mapped_element(
+            "b",
+            &rule(PayKind::TargetBonus, PayUnit::Percent),
+            money("15").expect("a"),
+            Some("EUR"),
+            base,
+            &mapping,
+        );
         assert_eq!(bonus.annualized_amount, Some(dec("15000.00")));
 
-        let shares = mapped_element("e", &rule(PayKind::Equity, PayUnit::Shares),
-            money("1200").expect("a"), Some("EUR"), base, &mapping);
+        let shares = mapped_element(
+            "e",
+            &rule(PayKind::Equity, PayUnit::Shares),
+            money("1200").expect("a"),
+            Some("EUR"),
+            base,
+            &mapping,
+        );
         assert_eq!((shares.currency, shares.annualized_amount), (None, None));
 
-        let commission = mapped_element("c", &rule(PayKind::Commission, PayUnit::Currency),
-            money("40000").expect("a"), Some("USD"), base, &mapping);
+        let commission = mapped_element(
+            "c",
+            &rule(PayKind::Commission, PayUnit::Currency),
+            money("40000").expect("a"),
+            Some("USD"),
+            base,
+            &mapping,
+        );
         assert_eq!(commission.annualized_amount, Some(dec("40000.00")));
     }
 
     #[test]
     fn percent_without_base_has_no_annualized_amount() {
         let mapping = FieldMapping::default();
-        let rule = PayFieldRule { kind: PayKind::TargetBonus, unit: PayUnit::Percent, period: None };
+        let rule = PayFieldRule {
+            kind: PayKind::TargetBonus,
+            unit: PayUnit::Percent,
+            period: None,
+        };
         let el = mapped_element("b", &rule, money("10").expect("a"), None, None, &mapping);
         assert_eq!(el.annualized_amount, None);
     }

@@ -1,9 +1,9 @@
 //! Normalizer tests on Lever-shaped JSON (invented ids, no real people).
 
 use super::*;
-use rust_decimal::Decimal;
 use crate::lever::model::{ArchiveReason, Posting, Requisition, RequisitionField, Stage};
 use crate::record::{Outcome, PayUnit, Period};
+use rust_decimal::Decimal;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::str::FromStr;
@@ -52,15 +52,19 @@ fn opportunity(extra: Value) -> Opportunity {
         "stage": "7a000000-0000-4000-8000-000000000005", "archived": null,
         "applications": [{ "id": "a1", "posting": POSTING, "name": "Jane Roe" }]
     });
-    base.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+    base.as_object_mut()
+        .expect("object")
+        .extend(extra.as_object().expect("object").clone());
     from(base)
 }
 
 fn offer(id: &str, status: &str, created_at: i64, fields: Value) -> Offer {
-    from(json!({ "id": id, "status": status, "createdAt": created_at, "fields": fields,
+    from(
+        json!({ "id": id, "status": status, "createdAt": created_at, "fields": fields,
                  "signatures": { "candidate": { "name": "Jane Roe", "email": "jane@example.com",
                                                 "signedAt": 1714200000000_i64 } },
-                 "sentDocument": { "downloadUrl": "https://example.invalid/doc" } }))
+                 "sentDocument": { "downloadUrl": "https://example.invalid/doc" } }),
+    )
 }
 
 fn standard_fields() -> Value {
@@ -112,7 +116,11 @@ fn run(opp: &Opportunity, offers: &[Offer], pii: Option<&Pseudonymizer>) -> Vec<
 #[test]
 fn signed_offer_is_joined_with_job_context_and_pay() {
     let pii = Pseudonymizer::new(SecretString::from("k"));
-    let records = run(&opportunity(json!({})), &[offer("f1", "signed", 10, standard_fields())], Some(&pii));
+    let records = run(
+        &opportunity(json!({})),
+        &[offer("f1", "signed", 10, standard_fields())],
+        Some(&pii),
+    );
     let record = &records[0];
 
     assert_eq!(record.application_id.as_deref(), Some("a1"));
@@ -125,55 +133,120 @@ fn signed_offer_is_joined_with_job_context_and_pay() {
     assert_eq!(record.job.title.as_deref(), Some("Backend Engineer II"));
     assert_eq!(record.job.department.as_deref(), Some("Engineering"));
     assert_eq!(record.job.country.as_deref(), Some("DE"));
-    assert_eq!(record.job.job_family.as_deref(), Some("Software Engineering"));
-    assert_eq!(record.job.req_level.as_deref(), Some("L3"), "dropdown option id resolved");
+    assert_eq!(
+        record.job.job_family.as_deref(),
+        Some("Software Engineering")
+    );
+    assert_eq!(
+        record.job.req_level.as_deref(),
+        Some("L3"),
+        "dropdown option id resolved"
+    );
     assert_eq!(record.pipeline.stage_name.as_deref(), Some("Offer"));
-    assert_eq!(record.candidate_ref, Some(pii.reference("2c000000-0000-4000-8000-000000000001")));
+    assert_eq!(
+        record.candidate_ref,
+        Some(pii.reference("2c000000-0000-4000-8000-000000000001"))
+    );
 
     let kinds: Vec<(PayKind, PayUnit, Period, Decimal, Option<Decimal>)> = record
         .pay
         .iter()
         .map(|p| (p.kind, p.unit, p.period, p.amount, p.annualized_amount))
         .collect();
-    assert_eq!(kinds, vec![
-        (PayKind::BaseSalary, PayUnit::Currency, Period::Year, dec("85000"), Some(dec("85000"))),
-        (PayKind::TargetBonus, PayUnit::Percent, Period::Year, dec("15"), Some(dec("12750"))),
-        (PayKind::SigningBonus, PayUnit::Currency, Period::OneTime, dec("5000"), None),
-        (PayKind::Equity, PayUnit::Shares, Period::OneTime, dec("1200"), None),
-    ]);
+    assert_eq!(
+        kinds,
+        vec![
+            (
+                PayKind::BaseSalary,
+                PayUnit::Currency,
+                Period::Year,
+                dec("85000"),
+                Some(dec("85000"))
+            ),
+            (
+                PayKind::TargetBonus,
+                PayUnit::Percent,
+                Period::Year,
+                dec("15"),
+                Some(dec("12750"))
+            ),
+            (
+                PayKind::SigningBonus,
+                PayUnit::Currency,
+                Period::OneTime,
+                dec("5000"),
+                None
+            ),
+            (
+                PayKind::Equity,
+                PayUnit::Shares,
+                Period::OneTime,
+                dec("1200"),
+                None
+            ),
+        ]
+    );
 }
 
 #[test]
 fn personal_and_free_text_fields_never_reach_the_record() {
-    let records = run(&opportunity(json!({})), &[offer("f1", "sent", 10, standard_fields())], None);
+    let records = run(
+        &opportunity(json!({})),
+        &[offer("f1", "sent", 10, standard_fields())],
+        None,
+    );
     let stored = serde_json::to_string(&records[0]).expect("serializes");
 
-    for secret in ["Jane", "jane@example.com", "Janey", "March", "example.invalid"] {
+    for secret in [
+        "Jane",
+        "jane@example.com",
+        "Janey",
+        "March",
+        "example.invalid",
+    ] {
         assert!(!stored.contains(secret), "{secret} leaked: {stored}");
     }
     assert_eq!(records[0].candidate_ref, None, "PII mode omit");
     let extra = &records[0].extra_fields;
-    assert_eq!(extra.get("custom_offer_type").map(String::as_str), Some("new hire"));
-    assert_eq!(extra.get("custom_laptop_budget").map(String::as_str), Some("2500"));
+    assert_eq!(
+        extra.get("custom_offer_type").map(String::as_str),
+        Some("new hire")
+    );
+    assert_eq!(
+        extra.get("custom_laptop_budget").map(String::as_str),
+        Some("2500")
+    );
     assert!(extra.contains_key("hiring_manager"), "ids are kept");
-    assert_eq!(records[0].unmapped_numeric, vec!["custom_laptop_budget".to_owned()]);
+    assert_eq!(
+        records[0].unmapped_numeric,
+        vec!["custom_laptop_budget".to_owned()]
+    );
 }
 
 #[test]
 fn revised_offers_and_archive_reasons_set_outcomes() {
     let fields = json!([{ "identifier": "salary_amount", "value": 1 }]);
-    let offers = [offer("old", "sent", 1, fields.clone()), offer("new", "sent", 2, fields)];
+    let offers = [
+        offer("old", "sent", 1, fields.clone()),
+        offer("new", "sent", 2, fields),
+    ];
     let declined = opportunity(json!({ "archived": { "reason": "declined", "archivedAt": 5 } }));
 
     let records = run(&declined, &offers, None);
     assert_eq!(records[0].outcome, Outcome::Superseded);
     assert_eq!(records[1].outcome, Outcome::Declined);
-    assert_eq!(records[1].pipeline.archive_type.as_deref(), Some("non-hired"));
+    assert_eq!(
+        records[1].pipeline.archive_type.as_deref(),
+        Some("non-hired")
+    );
     assert_eq!(records[1].pipeline.archived_at, Some(5));
 
     let hired = opportunity(json!({ "archiveReason": "hired", "archivedAt": "6" }));
     assert_eq!(run(&hired, &offers, None)[1].outcome, Outcome::Accepted);
-    assert_eq!(run(&opportunity(json!({})), &offers, None)[1].outcome, Outcome::Pending);
+    assert_eq!(
+        run(&opportunity(json!({})), &offers, None)[1].outcome,
+        Outcome::Pending
+    );
 }
 
 #[test]
@@ -187,8 +260,15 @@ fn application_less_offer_is_keyed_by_opportunity_and_finds_requisition_by_code(
     ]);
     let record = &run(&lead, &[offer("f1", "draft", 1, fields)], None)[0];
 
-    assert_eq!((record.keyed_by, record.application_id.as_deref()), (KeyedBy::Opportunity, None));
-    assert_eq!(record.requisition_id.as_deref(), Some(REQ), "via the posting's requisition code");
+    assert_eq!(
+        (record.keyed_by, record.application_id.as_deref()),
+        (KeyedBy::Opportunity, None)
+    );
+    assert_eq!(
+        record.requisition_id.as_deref(),
+        Some(REQ),
+        "via the posting's requisition code"
+    );
     assert_eq!(record.pay[0].kind, PayKind::HourlyWage);
     assert_eq!(record.pay[0].annualized_amount, Some(dec("57200")));
     assert_eq!(record.currency.as_deref(), Some("USD"));
@@ -196,15 +276,28 @@ fn application_less_offer_is_keyed_by_opportunity_and_finds_requisition_by_code(
 
 #[test]
 fn missing_and_null_fields_give_a_sparse_record() {
-    let record = &run(&opportunity(json!({})), &[offer("f1", "draft", 1, json!([
-        { "identifier": "salary_amount", "value": null },
-        { "identifier": "compensation_currency", "value": null },
-        { "identifier": "custom_sign_on_bonus" }
-    ]))], None)[0];
+    let record = &run(
+        &opportunity(json!({})),
+        &[offer(
+            "f1",
+            "draft",
+            1,
+            json!([
+                { "identifier": "salary_amount", "value": null },
+                { "identifier": "compensation_currency", "value": null },
+                { "identifier": "custom_sign_on_bonus" }
+            ]),
+        )],
+        None,
+    )[0];
 
     assert!(record.pay.is_empty());
     assert_eq!(record.currency, None);
-    assert_eq!(record.posting_id.as_deref(), Some(POSTING), "falls back to the application's posting");
+    assert_eq!(
+        record.posting_id.as_deref(),
+        Some(POSTING),
+        "falls back to the application's posting"
+    );
     assert_eq!(record.requisition_id.as_deref(), Some(REQ));
 }
 

@@ -15,13 +15,25 @@ pub struct Amount {
 /// `amount`/`value` (and optionally `currency`). Anything else is no amount.
 pub fn amount(value: &Value) -> Option<Amount> {
     match value {
-        Value::Number(n) => decimal(&n.to_string()).map(|value| Amount { value, currency: None }),
-        Value::String(s) => decimal(s).map(|value| Amount { value, currency: None }),
+        Value::Number(n) => decimal(&n.to_string()).map(|value| Amount {
+            value,
+            currency: None,
+        }),
+        Value::String(s) => decimal(s).map(|value| Amount {
+            value,
+            currency: None,
+        }),
         Value::Object(map) => {
             let inner = map.get("amount").or_else(|| map.get("value"))?;
-            let currency = map.get("currency").and_then(Value::as_str).and_then(currency_code);
+            let currency = map
+                .get("currency")
+                .and_then(Value::as_str)
+                .and_then(currency_code);
             let found = amount(inner)?;
-            Some(Amount { value: found.value, currency: currency.or(found.currency) })
+            Some(Amount {
+                value: found.value,
+                currency: currency.or(found.currency),
+            })
         }
         _ => None,
     }
@@ -29,7 +41,11 @@ pub fn amount(value: &Value) -> Option<Amount> {
 
 /// Parses a decimal from text such as `150000`, `"150,000.50"` or `1.5e5`; never via float.
 pub fn decimal(text: &str) -> Option<Decimal> {
-    let cleaned: String = text.trim().chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
+    let cleaned: String = text
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ',' | '_' | ' '))
+        .collect();
     if cleaned.is_empty() {
         return None;
     }
@@ -62,7 +78,10 @@ pub fn text(value: &Value) -> Option<String> {
 pub fn looks_like_id(text: &str) -> bool {
     let parts: Vec<&str> = text.split('-').collect();
     let lengths: Vec<usize> = parts.iter().map(|p| p.len()).collect();
-    lengths == [8, 4, 4, 4, 12] && parts.iter().all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
+    lengths == [8, 4, 4, 4, 12]
+        && parts
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -78,22 +97,41 @@ mod tests {
     fn amounts_from_numbers_strings_and_objects() {
         assert_eq!(amount(&json!(150000)).map(|a| a.value), Some(dec("150000")));
         assert_eq!(amount(&json!(27.5)).map(|a| a.value), Some(dec("27.5")));
-        assert_eq!(amount(&json!("150,000.50")).map(|a| a.value), Some(dec("150000.5")));
-        assert_eq!(amount(&json!("1.5e5")).map(|a| a.value), Some(dec("150000")));
+        assert_eq!(
+            amount(&json!("150,000.50")).map(|a| a.value),
+            Some(dec("150000.5"))
+        );
+        assert_eq!(
+            amount(&json!("1.5e5")).map(|a| a.value),
+            Some(dec("150000"))
+        );
         let object = amount(&json!({ "amount": 5000, "currency": "eur" })).expect("object");
-        assert_eq!((object.value, object.currency.as_deref()), (dec("5000"), Some("EUR")));
+        assert_eq!(
+            (object.value, object.currency.as_deref()),
+            (dec("5000"), Some("EUR"))
+        );
     }
 
     #[test]
     fn non_amounts_are_none() {
-        for value in [json!(null), json!(""), json!("n/a"), json!(true), json!([1]), json!({})] {
+        for value in [
+            json!(null),
+            json!(""),
+            json!("n/a"),
+            json!(true),
+            json!([1]),
+            json!({}),
+        ] {
             assert_eq!(amount(&value), None, "{value}");
         }
     }
 
     #[test]
     fn large_and_precise_amounts_stay_exact() {
-        assert_eq!(decimal("123456789012.345678"), Some(dec("123456789012.345678")));
+        assert_eq!(
+            decimal("123456789012.345678"),
+            Some(dec("123456789012.345678"))
+        );
         assert_eq!(amount(&json!(0.1)).map(|a| a.value), Some(dec("0.1")));
     }
 

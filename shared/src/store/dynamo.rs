@@ -34,7 +34,10 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore { client, table: table.into() }
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
     }
 
     /// Items handed to BatchWriteItem in chunks of at most 25, retrying unprocessed ones.
@@ -109,7 +112,10 @@ impl DynamoStore {
                 .set_keys(Some(pending))
                 .consistent_read(true)
                 .build()
-                .map_err(|e| StoreError::Dynamo { operation: "BatchGetItem", message: e.to_string() })?;
+                .map_err(|e| StoreError::Dynamo {
+                    operation: "BatchGetItem",
+                    message: e.to_string(),
+                })?;
             let output = self
                 .client
                 .batch_get_item()
@@ -118,7 +124,12 @@ impl DynamoStore {
                 .await
                 .map_err(|e| dynamo_error("BatchGetItem", e))?;
 
-            found.extend(output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
+            found.extend(
+                output
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default(),
+            );
             pending = output
                 .unprocessed_keys
                 .and_then(|mut u| u.remove(&self.table))
@@ -141,7 +152,10 @@ impl OfferStore for DynamoStore {
         let mut lookups = Vec::with_capacity(opportunity_ids.len());
 
         for chunk in opportunity_ids.chunks(MAX_BATCH_GET) {
-            let keys = chunk.iter().map(|id| key(lookup_partition(tenant, id), "LOOKUP")).collect();
+            let keys = chunk
+                .iter()
+                .map(|id| key(lookup_partition(tenant, id), "LOOKUP"))
+                .collect();
             for item in self.batch_get_lookups(keys).await? {
                 lookups.push(from_item(item)?);
             }
@@ -156,7 +170,10 @@ impl OfferStore for DynamoStore {
                 offer_requests.push(put_request(offer_item(record)?)?);
             }
             for (partition, offer_id) in &change.deletes {
-                offer_requests.push(delete_request(partition.clone(), &offer_sort_key(offer_id))?);
+                offer_requests.push(delete_request(
+                    partition.clone(),
+                    &offer_sort_key(offer_id),
+                )?);
             }
         }
         self.batch_write(offer_requests).await?;
@@ -173,7 +190,10 @@ impl OfferStore for DynamoStore {
         tenant: &str,
         opportunity_id: &str,
     ) -> Result<usize, StoreError> {
-        let Some(item) = self.get(lookup_partition(tenant, opportunity_id), "LOOKUP").await? else {
+        let Some(item) = self
+            .get(lookup_partition(tenant, opportunity_id), "LOOKUP")
+            .await?
+        else {
             return Ok(0);
         };
         let lookup: OpportunityLookup = from_item(item)?;
@@ -184,14 +204,23 @@ impl OfferStore for DynamoStore {
             .map(|id| delete_request(lookup.partition.clone(), &offer_sort_key(id)))
             .collect::<Result<Vec<_>, _>>()?;
         self.batch_write(deletes).await?;
-        self.delete(lookup_partition(tenant, opportunity_id), "LOOKUP").await?;
+        self.delete(lookup_partition(tenant, opportunity_id), "LOOKUP")
+            .await?;
         Ok(lookup.offers.len())
     }
 
     async fn watermark(&self, tenant: &str) -> Result<Option<i64>, StoreError> {
         let item = self.get(state_partition(tenant), "WATERMARK").await?;
-        let value = item.as_ref().and_then(|i| i.get("at")).and_then(|v| v.as_n().ok());
-        value.map(|n| n.parse().map_err(|_| StoreError::Corrupt("watermark".into()))).transpose()
+        let value = item
+            .as_ref()
+            .and_then(|i| i.get("at"))
+            .and_then(|v| v.as_n().ok());
+        value
+            .map(|n| {
+                n.parse()
+                    .map_err(|_| StoreError::Corrupt("watermark".into()))
+            })
+            .transpose()
     }
 
     async fn set_watermark(&self, tenant: &str, at: i64) -> Result<(), StoreError> {
@@ -253,7 +282,10 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             .build()
     };
     let key_element = |name: &str, kind| {
-        aws_sdk_dynamodb::types::KeySchemaElement::builder().attribute_name(name).key_type(kind).build()
+        aws_sdk_dynamodb::types::KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
     };
     let invalid = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Dynamo {
         operation: "CreateTable",
@@ -277,29 +309,44 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
 /// The item of one offer: the record's attributes plus its keys and type.
 pub fn offer_item(record: &OfferRecord) -> Result<Item, StoreError> {
     let mut item = to_item(record)?;
-    item.extend(key(record_partition(record), &offer_sort_key(&record.offer_id)));
+    item.extend(key(
+        record_partition(record),
+        &offer_sort_key(&record.offer_id),
+    ));
     item.insert("item_type".into(), AttributeValue::S("offer".into()));
     Ok(item)
 }
 
 fn lookup_item(tenant: &str, lookup: &OpportunityLookup) -> Result<Item, StoreError> {
     let mut item = to_item(lookup)?;
-    item.extend(key(lookup_partition(tenant, &lookup.opportunity_id), "LOOKUP"));
+    item.extend(key(
+        lookup_partition(tenant, &lookup.opportunity_id),
+        "LOOKUP",
+    ));
     item.insert("item_type".into(), AttributeValue::S("lookup".into()));
     Ok(item)
 }
 
 fn key(pk: String, sk: &str) -> Item {
-    HashMap::from([("pk".into(), AttributeValue::S(pk)), ("sk".into(), AttributeValue::S(sk.into()))])
+    HashMap::from([
+        ("pk".into(), AttributeValue::S(pk)),
+        ("sk".into(), AttributeValue::S(sk.into())),
+    ])
 }
 
 fn put_request(item: Item) -> Result<WriteRequest, StoreError> {
-    let put = PutRequest::builder().set_item(Some(item)).build().map_err(build_error)?;
+    let put = PutRequest::builder()
+        .set_item(Some(item))
+        .build()
+        .map_err(build_error)?;
     Ok(WriteRequest::builder().put_request(put).build())
 }
 
 fn delete_request(pk: String, sk: &str) -> Result<WriteRequest, StoreError> {
-    let delete = DeleteRequest::builder().set_key(Some(key(pk, sk))).build().map_err(build_error)?;
+    let delete = DeleteRequest::builder()
+        .set_key(Some(key(pk, sk)))
+        .build()
+        .map_err(build_error)?;
     Ok(WriteRequest::builder().delete_request(delete).build())
 }
 
@@ -312,11 +359,17 @@ fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T, StoreError
 }
 
 fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
-    StoreError::Dynamo { operation: "build", message: e.to_string() }
+    StoreError::Dynamo {
+        operation: "build",
+        message: e.to_string(),
+    }
 }
 
 /// Keeps only the service's error code: SDK messages can quote request values.
-fn dynamo_error<E, R>(operation: &'static str, err: aws_sdk_dynamodb::error::SdkError<E, R>) -> StoreError
+fn dynamo_error<E, R>(
+    operation: &'static str,
+    err: aws_sdk_dynamodb::error::SdkError<E, R>,
+) -> StoreError
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {

@@ -36,9 +36,16 @@ impl MemoryStore {
 
 #[async_trait]
 impl OfferStore for MemoryStore {
-    async fn lookups(&self, tenant: &str, ids: &[String]) -> Result<Vec<OpportunityLookup>, StoreError> {
+    async fn lookups(
+        &self,
+        tenant: &str,
+        ids: &[String],
+    ) -> Result<Vec<OpportunityLookup>, StoreError> {
         let state = self.lock();
-        Ok(ids.iter().filter_map(|id| state.lookups.get(&(tenant.into(), id.clone())).cloned()).collect())
+        Ok(ids
+            .iter()
+            .filter_map(|id| state.lookups.get(&(tenant.into(), id.clone())).cloned())
+            .collect())
     }
 
     async fn apply(&self, tenant: &str, changes: &[StoredOffers]) -> Result<(), StoreError> {
@@ -50,7 +57,9 @@ impl OfferStore for MemoryStore {
                 state.offers.insert(key, record.clone());
             }
             for (partition, offer_id) in &change.deletes {
-                state.offers.remove(&(partition.clone(), offer_sort_key(offer_id)));
+                state
+                    .offers
+                    .remove(&(partition.clone(), offer_sort_key(offer_id)));
             }
             let key = (tenant.to_owned(), change.lookup.opportunity_id.clone());
             state.lookups.insert(key, change.lookup.clone());
@@ -59,14 +68,23 @@ impl OfferStore for MemoryStore {
         Ok(())
     }
 
-    async fn remove_opportunity(&self, tenant: &str, opportunity_id: &str) -> Result<usize, StoreError> {
+    async fn remove_opportunity(
+        &self,
+        tenant: &str,
+        opportunity_id: &str,
+    ) -> Result<usize, StoreError> {
         let mut state = self.lock();
-        let Some(lookup) = state.lookups.remove(&(tenant.into(), opportunity_id.into())) else {
+        let Some(lookup) = state
+            .lookups
+            .remove(&(tenant.into(), opportunity_id.into()))
+        else {
             return Ok(0);
         };
 
         for offer_id in lookup.offers.keys() {
-            state.offers.remove(&(lookup.partition.clone(), offer_sort_key(offer_id)));
+            state
+                .offers
+                .remove(&(lookup.partition.clone(), offer_sort_key(offer_id)));
         }
         state.writes += lookup.offers.len() + 1;
         Ok(lookup.offers.len())
@@ -95,6 +113,12 @@ impl OfferStore for MemoryStore {
     }
 
     async fn scan_offers(&self, tenant: &str) -> Result<Vec<OfferRecord>, StoreError> {
-        Ok(self.lock().offers.values().filter(|r| r.tenant == tenant).cloned().collect())
+        Ok(self
+            .lock()
+            .offers
+            .values()
+            .filter(|r| r.tenant == tenant)
+            .cloned()
+            .collect())
     }
 }

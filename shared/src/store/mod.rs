@@ -104,7 +104,10 @@ pub fn plan_changes(
     let lookup = OpportunityLookup {
         opportunity_id: opportunity_id.to_owned(),
         partition: partition.clone(),
-        offers: records.iter().map(|r| (r.offer_id.clone(), r.provenance.content_hash.clone())).collect(),
+        offers: records
+            .iter()
+            .map(|r| (r.offer_id.clone(), r.provenance.content_hash.clone()))
+            .collect(),
     };
     let deletes = previous
         .map(|p| {
@@ -117,7 +120,11 @@ pub fn plan_changes(
         .unwrap_or_default();
     let upserts = records.into_iter().filter(|r| !unchanged(r)).collect();
 
-    StoredOffers { lookup, upserts, deletes }
+    StoredOffers {
+        lookup,
+        upserts,
+        deletes,
+    }
 }
 
 impl StoredOffers {

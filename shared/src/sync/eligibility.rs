@@ -25,11 +25,17 @@ impl Eligibility {
         let min_index = match &settings.min_stage_id {
             None => None,
             Some(id) => Some(*dims.stage_index.get(id).ok_or_else(|| {
-                SyncError::Config("settings.min_stage_id is not a stage of this Lever account".into())
+                SyncError::Config(
+                    "settings.min_stage_id is not a stage of this Lever account".into(),
+                )
             })?),
         };
-        let hired_reasons =
-            dims.archive_reasons.values().filter(|r| r.is_hired()).map(|r| r.id.clone()).collect();
+        let hired_reasons = dims
+            .archive_reasons
+            .values()
+            .filter(|r| r.is_hired())
+            .map(|r| r.id.clone())
+            .collect();
 
         Ok(Eligibility {
             min_index,
@@ -40,13 +46,25 @@ impl Eligibility {
 
     /// True when the opportunity's offers should be read.
     pub fn allows(&self, opportunity: &Opportunity, dims: &Dimensions) -> bool {
-        let Some(min) = self.min_index else { return true };
+        let Some(min) = self.min_index else {
+            return true;
+        };
 
-        let reached = opportunity.stage_changes.iter().filter_map(|c| c.to_stage_index).any(|i| i >= min);
-        let current = opportunity.stage_id.as_ref().and_then(|s| dims.stage_index.get(s));
-        let reason = opportunity.archived.as_ref().and_then(|a| a.reason_id.as_ref());
-        let archived_for_offer =
-            reason.is_some_and(|r| self.hired_reasons.contains(r) || self.offer_reasons.contains(r));
+        let reached = opportunity
+            .stage_changes
+            .iter()
+            .filter_map(|c| c.to_stage_index)
+            .any(|i| i >= min);
+        let current = opportunity
+            .stage_id
+            .as_ref()
+            .and_then(|s| dims.stage_index.get(s));
+        let reason = opportunity
+            .archived
+            .as_ref()
+            .and_then(|a| a.reason_id.as_ref());
+        let archived_for_offer = reason
+            .is_some_and(|r| self.hired_reasons.contains(r) || self.offer_reasons.contains(r));
 
         reached || current.is_some_and(|&i| i >= min) || archived_for_offer
     }
@@ -96,13 +114,28 @@ mod tests {
         let reached = json!({ "id": "o", "stage": "screen",
             "stageChanges": [{ "toStageId": "offer", "toStageIndex": 2 }, { "toStageId": "screen", "toStageIndex": 1 }] });
 
-        assert!(rule.allows(&opp(reached), &d), "went back after reaching offer");
+        assert!(
+            rule.allows(&opp(reached), &d),
+            "went back after reaching offer"
+        );
         assert!(rule.allows(&opp(json!({ "id": "o", "stage": "hired-stage" })), &d));
-        assert!(rule.allows(&opp(json!({ "id": "o", "archived": { "reason": "hired" } })), &d));
-        assert!(rule.allows(&opp(json!({ "id": "o", "archived": { "reason": "declined" } })), &d));
-        assert!(!rule.allows(&opp(json!({ "id": "o", "archived": { "reason": "withdrew" } })), &d));
-        assert!(!rule.allows(&opp(json!({ "id": "o", "stage": "screen",
-            "stageChanges": [{ "toStageIndex": 1 }] })), &d));
+        assert!(rule.allows(
+            &opp(json!({ "id": "o", "archived": { "reason": "hired" } })),
+            &d
+        ));
+        assert!(rule.allows(
+            &opp(json!({ "id": "o", "archived": { "reason": "declined" } })),
+            &d
+        ));
+        assert!(!rule.allows(
+            &opp(json!({ "id": "o", "archived": { "reason": "withdrew" } })),
+            &d
+        ));
+        assert!(!rule.allows(
+            &opp(json!({ "id": "o", "stage": "screen",
+            "stageChanges": [{ "toStageIndex": 1 }] })),
+            &d
+        ));
     }
 
     #[test]

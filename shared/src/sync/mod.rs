@@ -71,7 +71,11 @@ impl Syncer {
         match self.run_tenant(request, deadline, &mut summary).await {
             Ok(()) => {}
             Err(err) => {
-                summary.status = if is_transient(&err) { RunStatus::Partial } else { RunStatus::Failed };
+                summary.status = if is_transient(&err) {
+                    RunStatus::Partial
+                } else {
+                    RunStatus::Failed
+                };
                 summary.error = Some(err.to_string());
             }
         }
@@ -82,7 +86,11 @@ impl Syncer {
     }
 
     /// The nightly schedule: an incremental run of every configured tenant, one after another.
-    pub async fn run_scheduled(&self, tenants: &[String], deadline: Option<Instant>) -> Vec<RunSummary> {
+    pub async fn run_scheduled(
+        &self,
+        tenants: &[String],
+        deadline: Option<Instant>,
+    ) -> Vec<RunSummary> {
         let mut summaries = Vec::with_capacity(tenants.len());
         for tenant in tenants {
             let request = RunRequest {
@@ -105,7 +113,11 @@ impl Syncer {
         summary: &mut RunSummary,
     ) -> Result<(), SyncError> {
         let ctx = TenantContext::load(self, &request.tenant).await?;
-        let mut run = Run { ctx: &ctx, summary: summary.clone(), seen: HashSet::new() };
+        let mut run = Run {
+            ctx: &ctx,
+            summary: summary.clone(),
+            seen: HashSet::new(),
+        };
 
         let result = match &request.opportunity_ids {
             Some(ids) => self.run_ids(&mut run, ids, request.dry_run).await,
@@ -118,7 +130,12 @@ impl Syncer {
     }
 
     /// Fetches the named opportunities one by one.
-    async fn run_ids(&self, run: &mut Run<'_>, ids: &[String], dry_run: bool) -> Result<(), SyncError> {
+    async fn run_ids(
+        &self,
+        run: &mut Run<'_>,
+        ids: &[String],
+        dry_run: bool,
+    ) -> Result<(), SyncError> {
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
             match run.ctx.lever.opportunity(id).await? {
@@ -142,7 +159,12 @@ impl Syncer {
         while cursor.listing < cursor.listings.len() {
             if past_deadline(deadline, self.options.deadline_margin) {
                 run.summary.status = RunStatus::Partial;
-                info!(event = "backfill_deadline", tenant, listing = cursor.listing, "stopping before the deadline");
+                info!(
+                    event = "backfill_deadline",
+                    tenant,
+                    listing = cursor.listing,
+                    "stopping before the deadline"
+                );
                 return Ok(());
             }
 
@@ -157,10 +179,22 @@ impl Syncer {
     }
 
     /// Reads, normalizes and writes one page; returns the next offset (None = listing done).
-    async fn walk_page(&self, run: &mut Run<'_>, cursor: &Cursor, dry_run: bool) -> Result<Option<String>, SyncError> {
+    async fn walk_page(
+        &self,
+        run: &mut Run<'_>,
+        cursor: &Cursor,
+        dry_run: bool,
+    ) -> Result<Option<String>, SyncError> {
         let filter = &cursor.listings[cursor.listing];
-        let page = match run.ctx.lever.opportunities_page(filter, cursor.offset.as_deref()).await {
-            Err(LeverError::BadRequest { invalid_offset: true }) if cursor.offset.is_some() => {
+        let page = match run
+            .ctx
+            .lever
+            .opportunities_page(filter, cursor.offset.as_deref())
+            .await
+        {
+            Err(LeverError::BadRequest {
+                invalid_offset: true,
+            }) if cursor.offset.is_some() => {
                 // Lever's paging tokens can go stale mid-walk: restart this listing from its
                 // first page. Offers already written are unchanged and will not be written again.
                 warn!(event = "offset_invalid", tenant = %run.ctx.tenant, listing = cursor.listing, "restarting listing");
@@ -182,7 +216,11 @@ impl Syncer {
 
     /// The cursor to continue from: the stored one when it belongs to the same plan, else a
     /// fresh plan.
-    async fn start_cursor(&self, run: &mut Run<'_>, request: &RunRequest) -> Result<Cursor, SyncError> {
+    async fn start_cursor(
+        &self,
+        run: &mut Run<'_>,
+        request: &RunRequest,
+    ) -> Result<Cursor, SyncError> {
         let plan = plan_key(request);
         let stored = self.store.cursor(&request.tenant).await?;
         if let Some(cursor) = stored.filter(|c| c.plan == plan && !request.dry_run) {
@@ -203,7 +241,12 @@ impl Syncer {
     }
 
     /// Moves the watermark (for runs that were not bounded by `until`) and clears the cursor.
-    async fn finish(&self, tenant: &str, request: &RunRequest, started_at: i64) -> Result<(), SyncError> {
+    async fn finish(
+        &self,
+        tenant: &str,
+        request: &RunRequest,
+        started_at: i64,
+    ) -> Result<(), SyncError> {
         if request.dry_run {
             return Ok(());
         }
@@ -215,7 +258,12 @@ impl Syncer {
     }
 
     /// Eligible opportunities of one page: read offers, normalize, diff, write.
-    async fn process_page(&self, run: &mut Run<'_>, opportunities: Vec<Opportunity>, dry_run: bool) -> Result<(), SyncError> {
+    async fn process_page(
+        &self,
+        run: &mut Run<'_>,
+        opportunities: Vec<Opportunity>,
+        dry_run: bool,
+    ) -> Result<(), SyncError> {
         run.summary.opportunities_read += opportunities.len() as u64;
         let eligible = self.select(run, opportunities);
         run.summary.opportunities_eligible += eligible.len() as u64;
@@ -236,7 +284,11 @@ impl Syncer {
         for opportunity in opportunities {
             if !run.seen.insert(opportunity.id.clone()) {
                 run.summary.skipped.already_seen += 1;
-            } else if !run.ctx.eligibility.allows(&opportunity, &run.ctx.dimensions) {
+            } else if !run
+                .ctx
+                .eligibility
+                .allows(&opportunity, &run.ctx.dimensions)
+            {
                 run.summary.skipped.ineligible += 1;
             } else {
                 eligible.push(opportunity);
@@ -255,7 +307,10 @@ impl Syncer {
             let offers = lever.offers(&opportunity.id).await?;
             Ok::<_, LeverError>((opportunity, offers))
         });
-        Ok(reads.buffered(self.options.concurrency.max(1)).try_collect().await?)
+        Ok(reads
+            .buffered(self.options.concurrency.max(1))
+            .try_collect()
+            .await?)
     }
 
     /// Normalizes and compares with the stored lookups; `None` for opportunities left as they are.
@@ -272,7 +327,9 @@ impl Syncer {
             .into_iter()
             .map(|l| (l.opportunity_id.clone(), l))
             .collect();
-        let ctx = run.ctx.normalize_context(Source::Backfill, self.clock.now_ms());
+        let ctx = run
+            .ctx
+            .normalize_context(Source::Backfill, self.clock.now_ms());
 
         let mut changes = Vec::with_capacity(with_offers.len());
         for (opportunity, offers) in with_offers {
@@ -282,7 +339,13 @@ impl Syncer {
                 continue;
             };
             run.summary.offers_read += offers.len() as u64;
-            changes.push(diff_one(&ctx, &mut run.summary, &opportunity, &offers, previous.get(&opportunity.id)));
+            changes.push(diff_one(
+                &ctx,
+                &mut run.summary,
+                &opportunity,
+                &offers,
+                previous.get(&opportunity.id),
+            ));
         }
         Ok(changes)
     }
@@ -298,7 +361,9 @@ fn diff_one(
 ) -> Option<StoredOffers> {
     let records = normalize_opportunity(ctx, opportunity, offers);
     for record in &records {
-        summary.unmapped_numeric_fields.extend(record.unmapped_numeric.iter().cloned());
+        summary
+            .unmapped_numeric_fields
+            .extend(record.unmapped_numeric.iter().cloned());
     }
 
     let application = opportunity.application.as_ref().map(|a| a.id.as_str());
@@ -317,7 +382,12 @@ fn diff_one(
 /// - full: everything (created inside the window, when one is given);
 /// - incremental: updated inside the window (default: since the watermark minus the overlap,
 ///   until now) plus every active opportunity; without a watermark it is a full run.
-fn listings(request: &RunRequest, watermark: Option<i64>, now: i64, overlap: i64) -> Vec<OpportunityFilter> {
+fn listings(
+    request: &RunRequest,
+    watermark: Option<i64>,
+    now: i64,
+    overlap: i64,
+) -> Vec<OpportunityFilter> {
     let windowed = request.since.is_some() || request.until.is_some();
     match request.mode {
         Mode::Full => vec![OpportunityFilter {
@@ -332,7 +402,10 @@ fn listings(request: &RunRequest, watermark: Option<i64>, now: i64, overlap: i64
                 updated_at_end: Some(request.until.unwrap_or(now)),
                 ..OpportunityFilter::default()
             },
-            OpportunityFilter { archived: Some(false), ..OpportunityFilter::default() },
+            OpportunityFilter {
+                archived: Some(false),
+                ..OpportunityFilter::default()
+            },
         ],
     }
 }

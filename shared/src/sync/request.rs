@@ -74,7 +74,10 @@ fn is_scheduled_event(payload: &Value) -> bool {
 fn validate(request: &RunRequest) -> Result<(), String> {
     let valid_tenant = !request.tenant.is_empty()
         && request.tenant.len() <= 64
-        && request.tenant.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && request
+            .tenant
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !valid_tenant {
         return Err("tenant must be 1-64 letters, digits, '-' or '_'".into());
     }
@@ -87,7 +90,11 @@ fn validate(request: &RunRequest) -> Result<(), String> {
     if request.since.is_some_and(|t| t < 0) || request.until.is_some_and(|t| t < 0) {
         return Err("since and until are epoch milliseconds and cannot be negative".into());
     }
-    if request.opportunity_ids.as_ref().is_some_and(|ids| ids.is_empty() || ids.iter().any(String::is_empty)) {
+    if request
+        .opportunity_ids
+        .as_ref()
+        .is_some_and(|ids| ids.is_empty() || ids.iter().any(String::is_empty))
+    {
         return Err("opportunity_ids must be a non-empty list of ids".into());
     }
     Ok(())
@@ -115,26 +122,45 @@ mod tests {
     #[test]
     fn console_payload_with_defaults() {
         let parsed = parse_invocation(&json!({ "tenant": "acme" })).expect("valid");
-        let Invocation::Console(request) = parsed else { panic!("console expected") };
+        let Invocation::Console(request) = parsed else {
+            panic!("console expected")
+        };
         assert_eq!(request.mode, Mode::Incremental);
         assert!(!request.dry_run);
 
         let full = json!({ "tenant": "acme", "mode": "full", "since": 1, "until": 2, "dry_run": true,
                            "opportunity_ids": ["o1"] });
-        let Ok(Invocation::Console(request)) = parse_invocation(&full) else { panic!("valid") };
-        assert_eq!((request.mode, request.since, request.until), (Mode::Full, Some(1), Some(2)));
+        let Ok(Invocation::Console(request)) = parse_invocation(&full) else {
+            panic!("valid")
+        };
+        assert_eq!(
+            (request.mode, request.since, request.until),
+            (Mode::Full, Some(1), Some(2))
+        );
     }
 
     #[test]
     fn unknown_fields_and_bad_values_are_named() {
         let cases = [
             (json!({ "tenant": "acme", "mdoe": "full" }), "mdoe"),
-            (json!({ "tenant": "acme", "mode": "everything" }), "everything"),
-            (json!({ "tenant": "acme", "since": "yesterday" }), "invalid type"),
-            (json!({ "tenant": "acme", "since": 5, "until": 1 }), "since must not be after until"),
+            (
+                json!({ "tenant": "acme", "mode": "everything" }),
+                "everything",
+            ),
+            (
+                json!({ "tenant": "acme", "since": "yesterday" }),
+                "invalid type",
+            ),
+            (
+                json!({ "tenant": "acme", "since": 5, "until": 1 }),
+                "since must not be after until",
+            ),
             (json!({ "tenant": "a/b" }), "tenant must be"),
             (json!({ "mode": "full" }), "missing field `tenant`"),
-            (json!({ "tenant": "acme", "opportunity_ids": [] }), "opportunity_ids"),
+            (
+                json!({ "tenant": "acme", "opportunity_ids": [] }),
+                "opportunity_ids",
+            ),
         ];
         for (payload, expected) in cases {
             let err = parse_invocation(&payload).expect_err("invalid");

@@ -33,8 +33,11 @@ impl TenantContext {
         let lever = syncer.lever.client(tenant, &secret)?;
         let dimensions = load_dimensions(lever.as_ref()).await?;
         info!(
-            event = "dimensions_loaded", tenant, stages = dimensions.stages.len(),
-            postings = dimensions.postings.len(), requisitions = dimensions.requisitions.len(),
+            event = "dimensions_loaded",
+            tenant,
+            stages = dimensions.stages.len(),
+            postings = dimensions.postings.len(),
+            requisitions = dimensions.requisitions.len(),
             api_calls = lever.calls(),
         );
 
@@ -77,5 +80,11 @@ async fn load_dimensions(lever: &dyn LeverApi) -> Result<Dimensions, SyncError> 
         lever.requisitions(),
         lever.requisition_fields(),
     )?;
-    Ok(Dimensions::new(stages, reasons, postings, requisitions, fields))
+    Ok(Dimensions::new(
+        stages,
+        reasons,
+        postings,
+        requisitions,
+        fields,
+    ))
 }

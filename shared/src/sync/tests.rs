@@ -25,7 +25,12 @@ impl FakeLever {
     fn new(opportunities: Vec<Value>, offers: Vec<(&str, Value)>) -> Self {
         FakeLever {
             opportunities: Mutex::new(opportunities.into_iter().map(from).collect()),
-            offers: Mutex::new(offers.into_iter().map(|(id, v)| (id.to_owned(), from(v))).collect()),
+            offers: Mutex::new(
+                offers
+                    .into_iter()
+                    .map(|(id, v)| (id.to_owned(), from(v)))
+                    .collect(),
+            ),
             page_size: 2,
             calls: AtomicU64::new(0),
             fail_offers_for: Mutex::new(None),
@@ -45,16 +50,22 @@ fn from<T: serde::de::DeserializeOwned>(value: Value) -> T {
 impl LeverApi for FakeLever {
     async fn stages(&self) -> Result<Vec<Stage>, LeverError> {
         self.tick();
-        Ok(from(json!([{ "id": "lead-new", "text": "New" }, { "id": "offer", "text": "Offer" }])))
+        Ok(from(
+            json!([{ "id": "lead-new", "text": "New" }, { "id": "offer", "text": "Offer" }]),
+        ))
     }
     async fn archive_reasons(&self) -> Result<Vec<ArchiveReason>, LeverError> {
         self.tick();
-        Ok(from(json!([{ "id": "hired", "text": "Hired", "type": "hired" },
-                       { "id": "declined", "text": "Offer declined", "type": "non-hired" }])))
+        Ok(from(
+            json!([{ "id": "hired", "text": "Hired", "type": "hired" },
+                       { "id": "declined", "text": "Offer declined", "type": "non-hired" }]),
+        ))
     }
     async fn postings(&self) -> Result<Vec<Posting>, LeverError> {
         self.tick();
-        Ok(from(json!([{ "id": "p1", "text": "Engineer", "categories": { "department": "Eng" } }])))
+        Ok(from(
+            json!([{ "id": "p1", "text": "Engineer", "categories": { "department": "Eng" } }]),
+        ))
     }
     async fn requisitions(&self) -> Result<Vec<Requisition>, LeverError> {
         self.tick();
@@ -76,10 +87,16 @@ impl LeverApi for FakeLever {
             .expect("lock")
             .iter()
             .filter(|o| filter.archived != Some(false) || o.archived.is_none())
-            .filter(|o| filter.updated_at_start.is_none_or(|s| o.updated_at.is_some_and(|u| u >= s)))
+            .filter(|o| {
+                filter
+                    .updated_at_start
+                    .is_none_or(|s| o.updated_at.is_some_and(|u| u >= s))
+            })
             .cloned()
             .collect();
-        let start: usize = offset.map(|o| o.parse().expect("numeric offset")).unwrap_or(0);
+        let start: usize = offset
+            .map(|o| o.parse().expect("numeric offset"))
+            .unwrap_or(0);
         let end = (start + self.page_size).min(all.len());
         Ok(Page {
             data: all[start..end].to_vec(),
@@ -89,19 +106,38 @@ impl LeverApi for FakeLever {
     }
     async fn opportunity(&self, id: &str) -> Result<Option<Opportunity>, LeverError> {
         self.tick();
-        Ok(self.opportunities.lock().expect("lock").iter().find(|o| o.id == id).cloned())
+        Ok(self
+            .opportunities
+            .lock()
+            .expect("lock")
+            .iter()
+            .find(|o| o.id == id)
+            .cloned())
     }
     async fn offers(&self, opportunity_id: &str) -> Result<Option<Vec<Offer>>, LeverError> {
         self.tick();
         if self.fail_offers_for.lock().expect("lock").as_deref() == Some(opportunity_id) {
-            return Err(LeverError::Unavailable { attempts: 8, last_status: Some(503) });
+            return Err(LeverError::Unavailable {
+                attempts: 8,
+                last_status: Some(503),
+            });
         }
         let offers = self.offers.lock().expect("lock");
-        Ok(Some(offers.get(opportunity_id).cloned().unwrap_or_default()))
+        Ok(Some(
+            offers.get(opportunity_id).cloned().unwrap_or_default(),
+        ))
     }
-    async fn deleted_page(&self, _: i64, _: Option<&str>) -> Result<Page<DeletedOpportunity>, LeverError> {
+    async fn deleted_page(
+        &self,
+        _: i64,
+        _: Option<&str>,
+    ) -> Result<Page<DeletedOpportunity>, LeverError> {
         self.tick();
-        Ok(Page { data: vec![], has_next: false, next: None })
+        Ok(Page {
+            data: vec![],
+            has_next: false,
+            next: None,
+        })
     }
     fn calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
@@ -135,7 +171,10 @@ fn syncer(lever: Arc<FakeLever>, store: Arc<MemoryStore>, settings: Value) -> Sy
         secrets: Arc::new(StaticSecrets::default().with("acme", secret(settings))),
         lever: Arc::new(Factory(lever)),
         clock: Arc::new(FixedClock(1_000_000)),
-        options: SyncOptions { concurrency: 2, ..SyncOptions::default() },
+        options: SyncOptions {
+            concurrency: 2,
+            ..SyncOptions::default()
+        },
     }
 }
 
@@ -152,7 +191,14 @@ fn salary(id: &str, status: &str, amount: i64) -> Value {
 }
 
 fn request(mode: Mode) -> RunRequest {
-    RunRequest { tenant: "acme".into(), mode, since: None, until: None, opportunity_ids: None, dry_run: false }
+    RunRequest {
+        tenant: "acme".into(),
+        mode,
+        since: None,
+        until: None,
+        opportunity_ids: None,
+        dry_run: false,
+    }
 }
 
 fn account() -> FakeLever {
@@ -160,27 +206,46 @@ fn account() -> FakeLever {
         vec![
             opp("o1", 1, Value::Null, 10),
             opp("o2", 0, Value::Null, 10),
-            opp("o3", 1, json!({ "reason": "declined", "archivedAt": 5 }), 10),
+            opp(
+                "o3",
+                1,
+                json!({ "reason": "declined", "archivedAt": 5 }),
+                10,
+            ),
             opp("o4", 1, Value::Null, 10),
             opp("o5", 1, Value::Null, 10),
         ],
-        vec![("o1", salary("f1", "signed", 100)), ("o3", salary("f3", "sent", 300)),
-             ("o4", salary("f4", "draft", 400))],
+        vec![
+            ("o1", salary("f1", "signed", 100)),
+            ("o3", salary("f3", "sent", 300)),
+            ("o4", salary("f4", "draft", 400)),
+        ],
     )
 }
 
 #[tokio::test]
 async fn full_run_writes_every_offer_once_and_skips_ineligible() {
     let (lever, store) = (Arc::new(account()), Arc::new(MemoryStore::default()));
-    let sync = syncer(lever.clone(), store.clone(), json!({ "min_stage_id": "offer" }));
+    let sync = syncer(
+        lever.clone(),
+        store.clone(),
+        json!({ "min_stage_id": "offer" }),
+    );
 
     let summary = sync.run(&request(Mode::Full), None).await;
 
     assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.error);
-    assert_eq!((summary.opportunities_read, summary.opportunities_eligible), (5, 4));
+    assert_eq!(
+        (summary.opportunities_read, summary.opportunities_eligible),
+        (5, 4)
+    );
     assert_eq!((summary.offers_read, summary.offers_written), (3, 3));
     assert_eq!(summary.skipped.ineligible, 1);
-    assert_eq!(summary.api_calls, 5 + 3 + 4, "dimensions + pages + one offers read per eligible");
+    assert_eq!(
+        summary.api_calls,
+        5 + 3 + 4,
+        "dimensions + pages + one offers read per eligible"
+    );
     let mut outcomes: Vec<(String, &str)> = store
         .scan_offers("acme")
         .await
@@ -189,7 +254,14 @@ async fn full_run_writes_every_offer_once_and_skips_ineligible() {
         .map(|r| (r.offer_id, r.outcome.as_str()))
         .collect();
     outcomes.sort();
-    assert_eq!(outcomes, vec![("f1".into(), "accepted"), ("f3".into(), "declined"), ("f4".into(), "pending")]);
+    assert_eq!(
+        outcomes,
+        vec![
+            ("f1".into(), "accepted"),
+            ("f3".into(), "declined"),
+            ("f4".into(), "pending")
+        ]
+    );
     assert_eq!(store.watermark("acme").await.expect("wm"), Some(1_000_000));
     assert_eq!(store.cursor("acme").await.expect("cursor"), None);
 }
@@ -206,11 +278,23 @@ async fn second_run_writes_nothing_and_incremental_picks_up_offer_edits() {
     assert_eq!(store.writes(), writes_after_first);
 
     // An offer edit on an active opportunity does not move updatedAt: the active listing finds it.
-    lever.offers.lock().expect("lock").insert("o4".into(), from(salary("f4", "sent", 450)));
+    lever
+        .offers
+        .lock()
+        .expect("lock")
+        .insert("o4".into(), from(salary("f4", "sent", 450)));
     let incremental = sync.run(&request(Mode::Incremental), None).await;
     assert_eq!(incremental.offers_written, 1, "{incremental:?}");
-    assert_eq!(incremental.skipped.already_seen, 0, "nothing was updated inside the window");
-    let f4 = store.scan_offers("acme").await.expect("scan").into_iter().find(|r| r.offer_id == "f4");
+    assert_eq!(
+        incremental.skipped.already_seen, 0,
+        "nothing was updated inside the window"
+    );
+    let f4 = store
+        .scan_offers("acme")
+        .await
+        .expect("scan")
+        .into_iter()
+        .find(|r| r.offer_id == "f4");
     assert_eq!(f4.map(|r| r.pay[0].amount.to_string()), Some("450".into()));
 }
 
@@ -240,15 +324,29 @@ async fn failed_page_leaves_a_cursor_and_the_next_run_resumes_there() {
 
     let failed = sync.run(&request(Mode::Full), None).await;
     assert_eq!(failed.status, RunStatus::Partial);
-    assert_eq!(failed.offers_written, 1, "page 1 (o1, o2) was written before page 2 failed");
-    let cursor = store.cursor("acme").await.expect("cursor").expect("cursor kept");
+    assert_eq!(
+        failed.offers_written, 1,
+        "page 1 (o1, o2) was written before page 2 failed"
+    );
+    let cursor = store
+        .cursor("acme")
+        .await
+        .expect("cursor")
+        .expect("cursor kept");
     assert_eq!(cursor.offset.as_deref(), Some("2"));
     assert_eq!(store.watermark("acme").await.expect("wm"), None);
 
     *lever.fail_offers_for.lock().expect("lock") = None;
     let resumed = sync.run(&request(Mode::Full), None).await;
     assert!(resumed.resumed);
-    assert_eq!((resumed.status, resumed.opportunities_read, resumed.offers_written), (RunStatus::Complete, 3, 2));
+    assert_eq!(
+        (
+            resumed.status,
+            resumed.opportunities_read,
+            resumed.offers_written
+        ),
+        (RunStatus::Complete, 3, 2)
+    );
     assert_eq!(store.scan_offers("acme").await.expect("scan").len(), 3);
 }
 
@@ -266,5 +364,13 @@ async fn explicit_opportunity_ids_and_unknown_tenant() {
     other.tenant = "globex".into();
     let failed = sync.run(&other, None).await;
     assert_eq!(failed.status, RunStatus::Failed);
-    assert_eq!(failed.error, Some(SecretError::NotFound { tenant: "globex".into() }.to_string()));
+    assert_eq!(
+        failed.error,
+        Some(
+            SecretError::NotFound {
+                tenant: "globex".into()
+            }
+            .to_string()
+        )
+    );
 }

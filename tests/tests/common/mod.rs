@@ -10,7 +10,6 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use lever_sim::{Sim, SimConfig};
 use serde_json::{Value, json};
 use shared::config::Config;
-use shared::ports::OfferStore;
 use shared::sync::{Mode, RunRequest, Syncer};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -20,7 +19,10 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// A name no other test (or earlier run against the same moto) uses.
 pub fn unique(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .subsec_nanos();
     format!("{prefix}-{}-{n}-{nanos}", std::process::id())
 }
 
@@ -28,7 +30,10 @@ pub fn unique(prefix: &str) -> String {
 pub async fn aws() -> aws_config::SdkConfig {
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .expect("AWS_ENDPOINT_URL is not set: run the integration tests through `make test`");
-    assert!(endpoint.starts_with("http://127.0.0.1:"), "tests only talk to a local moto");
+    assert!(
+        endpoint.starts_with("http://127.0.0.1:"),
+        "tests only talk to a local moto"
+    );
     shared::wiring::aws_config().await
 }
 
@@ -77,8 +82,15 @@ impl Stack {
         let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("config");
 
         let dynamo = aws_sdk_dynamodb::Client::new(&aws);
-        shared::store::dynamo::create_table(&dynamo, &table).await.expect("create table");
-        let stack = Stack { sim, aws, config, tenant };
+        shared::store::dynamo::create_table(&dynamo, &table)
+            .await
+            .expect("create table");
+        let stack = Stack {
+            sim,
+            aws,
+            config,
+            tenant,
+        };
         stack.put_secret(stack.default_secret()).await;
         stack
     }
@@ -112,11 +124,22 @@ impl Stack {
     }
 
     pub fn request(&self, mode: Mode) -> RunRequest {
-        RunRequest { tenant: self.tenant.clone(), mode, since: None, until: None, opportunity_ids: None, dry_run: false }
+        RunRequest {
+            tenant: self.tenant.clone(),
+            mode,
+            since: None,
+            until: None,
+            opportunity_ids: None,
+            dry_run: false,
+        }
     }
 
     pub async fn records(&self) -> Vec<shared::record::OfferRecord> {
-        self.syncer().store.scan_offers(&self.tenant).await.expect("scan offers")
+        self.syncer()
+            .store
+            .scan_offers(&self.tenant)
+            .await
+            .expect("scan offers")
     }
 
     /// Every item in the table as text (offers, lookups, state).
@@ -142,11 +165,21 @@ impl Stack {
 
     /// Requests the simulator answered with `status`, over every route.
     pub fn served(&self, status: &str) -> u64 {
-        self.sim.counters().by_route.values().filter_map(|by_status| by_status.get(status)).sum()
+        self.sim
+            .counters()
+            .by_route
+            .values()
+            .filter_map(|by_status| by_status.get(status))
+            .sum()
     }
 }
 
 /// A simulator that allows a fast sync (its limit scaled up with the client's).
 pub fn fast_sim(opportunities: usize) -> SimConfig {
-    SimConfig { opportunities, rate_per_sec: 400.0, burst: 400, ..SimConfig::default() }
+    SimConfig {
+        opportunities,
+        rate_per_sec: 400.0,
+        burst: 400,
+        ..SimConfig::default()
+    }
 }

@@ -22,11 +22,18 @@ pub fn compare(truth: &Truth, records: &[OfferRecord]) -> Vec<String> {
     }
     for expected in &truth.offers {
         match stored.remove(expected.offer_id.as_str()) {
-            None => problems.push(format!("offer {} missing from the table", expected.offer_id)),
+            None => problems.push(format!(
+                "offer {} missing from the table",
+                expected.offer_id
+            )),
             Some(record) => problems.extend(differences(expected, record)),
         }
     }
-    problems.extend(stored.keys().map(|id| format!("offer {id} stored but not in Lever")));
+    problems.extend(
+        stored
+            .keys()
+            .map(|id| format!("offer {id} stored but not in Lever")),
+    );
     problems
 }
 
@@ -39,7 +46,10 @@ fn differences(expected: &TruthOffer, record: &OfferRecord) -> Vec<String> {
         .filter(|(field, value)| got.get(*field) != Some(*value))
         .map(|(field, value)| {
             let found = got.get(field).cloned().unwrap_or(Value::Null);
-            format!("offer {} field {field}: expected {value}, stored {found}", expected.offer_id)
+            format!(
+                "offer {} field {field}: expected {value}, stored {found}",
+                expected.offer_id
+            )
         })
         .collect()
 }
@@ -57,8 +67,17 @@ fn comparable_truth(offer: &TruthOffer) -> Map<String, Value> {
 fn comparable_record(record: &OfferRecord) -> Map<String, Value> {
     let value = serde_json::to_value(record).expect("record serializes");
     let mut map: Map<String, Value> = [
-        "opportunity_id", "application_id", "keyed_by", "status", "outcome", "currency", "pay",
-        "posting_id", "requisition_id", "requisition_code", "job",
+        "opportunity_id",
+        "application_id",
+        "keyed_by",
+        "status",
+        "outcome",
+        "currency",
+        "pay",
+        "posting_id",
+        "requisition_id",
+        "requisition_code",
+        "job",
     ]
     .iter()
     .map(|key| (key.to_string(), value[*key].clone()))
@@ -66,7 +85,10 @@ fn comparable_record(record: &OfferRecord) -> Map<String, Value> {
 
     let pipeline = &value["pipeline"];
     map.insert("stage_id".into(), pipeline["stage_id"].clone());
-    map.insert("archive_reason_id".into(), pipeline["archive_reason_id"].clone());
+    map.insert(
+        "archive_reason_id".into(),
+        pipeline["archive_reason_id"].clone(),
+    );
     map.insert("archived_at".into(), pipeline["archived_at"].clone());
     normalize_pay(&mut map);
     map
@@ -74,7 +96,9 @@ fn comparable_record(record: &OfferRecord) -> Map<String, Value> {
 
 /// Decimal strings compared by value ("85000" equals "85000.00"); elements in a fixed order.
 fn normalize_pay(map: &mut Map<String, Value>) {
-    let Some(Value::Array(pay)) = map.get_mut("pay") else { return };
+    let Some(Value::Array(pay)) = map.get_mut("pay") else {
+        return;
+    };
     for element in pay.iter_mut() {
         for key in ["amount", "annualized_amount"] {
             if let Some(Value::String(text)) = element.get(key) {

@@ -60,10 +60,19 @@ async fn main() -> ExitCode {
     let aws = shared::wiring::aws_config().await;
 
     let result = match cli.command {
-        Command::Seed { table, tenant, sim, api_key, secret_prefix } => {
-            seed(&aws, &table, &tenant, &sim, &api_key, &secret_prefix).await
-        }
-        Command::Report { table, tenant, sim, summary } => report(&aws, &table, &tenant, &sim, &summary).await,
+        Command::Seed {
+            table,
+            tenant,
+            sim,
+            api_key,
+            secret_prefix,
+        } => seed(&aws, &table, &tenant, &sim, &api_key, &secret_prefix).await,
+        Command::Report {
+            table,
+            tenant,
+            sim,
+            summary,
+        } => report(&aws, &table, &tenant, &sim, &summary).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -83,7 +92,9 @@ async fn seed(
     prefix: &str,
 ) -> Result<(), String> {
     let dynamo = aws_sdk_dynamodb::Client::new(aws);
-    shared::store::dynamo::create_table(&dynamo, table).await.map_err(|e| e.to_string())?;
+    shared::store::dynamo::create_table(&dynamo, table)
+        .await
+        .map_err(|e| e.to_string())?;
 
     let info: Value = get_json(&format!("{sim}/_sim/info")).await?;
     let mapping: Value = get_json(&format!("{sim}/_sim/mapping")).await?;
@@ -118,42 +129,83 @@ async fn report(
     let records = store.scan_offers(tenant).await.map_err(|e| e.to_string())?;
     let truth: Truth = get_json(&format!("{sim}/_sim/truth")).await?;
     let text = std::fs::read_to_string(summary_path).map_err(|e| format!("summary: {e}"))?;
-    let summary: Value = serde_json::from_str(&text).map_err(|e| format!("summary is not JSON: {e}"))?;
+    let summary: Value =
+        serde_json::from_str(&text).map_err(|e| format!("summary is not JSON: {e}"))?;
 
     print_summary(&records, &summary);
 
     let problems = check::compare(&truth, &records);
     let items = raw_items(&dynamo, table).await?;
     let leaks = check::leaked_pii(&truth, &items);
-    println!("\nGround truth: {} offers in Lever, {} in the table, {} differences", truth.offers.len(), records.len(), problems.len());
-    println!("Personal data: {} candidate names, emails and phones checked against {} items: {} found",
-        truth.pii.len(), items.len(), leaks.len());
+    println!(
+        "\nGround truth: {} offers in Lever, {} in the table, {} differences",
+        truth.offers.len(),
+        records.len(),
+        problems.len()
+    );
+    println!(
+        "Personal data: {} candidate names, emails and phones checked against {} items: {} found",
+        truth.pii.len(),
+        items.len(),
+        leaks.len()
+    );
 
     for problem in problems.iter().take(10) {
         println!("  difference: {problem}");
     }
     let failed = summary["status"] != "complete" || !problems.is_empty() || !leaks.is_empty();
-    if failed { Err("the demo found problems (see above)".into()) } else { Ok(()) }
+    if failed {
+        Err("the demo found problems (see above)".into())
+    } else {
+        Ok(())
+    }
 }
 
 fn print_summary(records: &[OfferRecord], summary: &Value) {
     println!("\n== Backfill ==");
-    for key in ["status", "opportunities_read", "opportunities_eligible", "offers_read", "offers_written",
-                "offers_unchanged", "api_calls", "duration_ms"] {
+    for key in [
+        "status",
+        "opportunities_read",
+        "opportunities_eligible",
+        "offers_read",
+        "offers_written",
+        "offers_unchanged",
+        "api_calls",
+        "duration_ms",
+    ] {
         println!("  {key:<24} {}", summary[key]);
     }
     println!("  {:<24} {}", "skipped", summary["skipped"]);
 
-    print_counts("Offers by status and outcome", records.iter().map(|r| format!("{:<14} {}", r.status, r.outcome.as_str())));
-    print_counts("Offers by department and currency", records.iter().map(|r| {
-        format!("{:<14} {}", r.job.department.as_deref().unwrap_or("-"), r.currency.as_deref().unwrap_or("-"))
-    }));
+    print_counts(
+        "Offers by status and outcome",
+        records
+            .iter()
+            .map(|r| format!("{:<14} {}", r.status, r.outcome.as_str())),
+    );
+    print_counts(
+        "Offers by department and currency",
+        records.iter().map(|r| {
+            format!(
+                "{:<14} {}",
+                r.job.department.as_deref().unwrap_or("-"),
+                r.currency.as_deref().unwrap_or("-")
+            )
+        }),
+    );
 
     println!("\n== Three sample records (no personal data) ==");
-    let mut samples: Vec<&OfferRecord> = records.iter().filter(|r| r.pay.len() >= 3).take(2).collect();
+    let mut samples: Vec<&OfferRecord> = records
+        .iter()
+        .filter(|r| r.pay.len() >= 3)
+        .take(2)
+        .collect();
     samples.extend(records.iter().find(|r| r.application_id.is_none()));
     for record in samples {
-        println!("{}", serde_json::to_string_pretty(record).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(record).unwrap_or_default()
+        );
     }
 }
 
@@ -173,7 +225,12 @@ async fn raw_items(dynamo: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec
     let mut items = Vec::new();
     let mut start: Option<std::collections::HashMap<String, AttributeValue>> = None;
     loop {
-        let page = dynamo.scan().table_name(table).set_exclusive_start_key(start).send().await
+        let page = dynamo
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
             .map_err(|e| format!("scan: {}", e.into_service_error()))?;
         items.extend(page.items().iter().map(|item| format!("{item:?}")));
         start = page.last_evaluated_key;
@@ -189,5 +246,8 @@ async fn get_json<T: serde::de::DeserializeOwned>(url: &str) -> Result<T, String
 }
 
 fn rand_suffix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(7)
 }
