@@ -31,6 +31,10 @@ pub struct Faults {
     /// The next n successful list responses are truncated, invalid JSON (status 200).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub malformed_pages: Option<u32>,
+    /// The next n API requests are cut off: headers go out, then the connection drops
+    /// before the body (what a client sees as a connection reset mid-response).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drop_connections: Option<u32>,
     /// `true`: every paging token issued so far becomes invalid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub invalidate_tokens: Option<bool>,
@@ -57,6 +61,8 @@ pub struct FaultState {
     pub not_found_offers: HashSet<String>,
     /// Remaining malformed list pages.
     pub malformed_pages: u32,
+    /// Remaining dropped connections.
+    pub drop_connections: u32,
     #[serde(skip)]
     next_is_503: bool,
 }
@@ -83,6 +89,9 @@ impl FaultState {
         if let Some(n) = f.malformed_pages {
             self.malformed_pages = n;
         }
+        if let Some(n) = f.drop_connections {
+            self.drop_connections = n;
+        }
     }
 
     /// Consumes one 429 answer if any are left.
@@ -104,6 +113,11 @@ impl FaultState {
     pub fn take_slow(&mut self) -> Option<Duration> {
         (self.slow_ms > 0 && take(&mut self.slow_count))
             .then(|| Duration::from_millis(self.slow_ms))
+    }
+
+    /// Consumes one dropped connection if any are left.
+    pub fn take_drop(&mut self) -> bool {
+        take(&mut self.drop_connections)
     }
 
     /// Consumes one malformed page if any are left.

@@ -203,8 +203,22 @@ async fn admit(s: &SimState, req: Request, next: Next) -> Response {
     if let Some(delay) = slow {
         tokio::time::sleep(delay).await;
     }
+    if lock(&s.faults).take_drop() {
+        return dropped_connection();
+    }
 
     next.run(req).await
+}
+
+/// A 200 whose body fails before its first byte: hyper aborts the connection.
+fn dropped_connection() -> Response {
+    let failure = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected reset");
+    let body = futures::stream::once(async move { Err::<axum::body::Bytes, _>(failure) });
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from_stream(body))
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// HTTP Basic with the API key as user name and an empty password.

@@ -196,9 +196,9 @@ impl Syncer {
                 invalid_offset: true,
             }) if cursor.offset.is_some() => {
                 // Lever's paging tokens can go stale mid-walk: restart this listing from its
-                // first page. Offers already written are unchanged and will not be written again.
+                // first page. Opportunities already handled in this run are skipped without
+                // reading their offers again.
                 warn!(event = "offset_invalid", tenant = %run.ctx.tenant, listing = cursor.listing, "restarting listing");
-                run.seen.clear();
                 return Ok(Some(String::new()));
             }
             other => other?,
@@ -430,7 +430,7 @@ fn advance(mut cursor: Cursor, next: Option<String>) -> Cursor {
 }
 
 fn past_deadline(deadline: Option<Instant>, margin: Duration) -> bool {
-    deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) < margin)
+    deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) <= margin)
 }
 
 fn is_transient(err: &SyncError) -> bool {
