@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: a full backfill of a realistic simulated Lever account, through the Lambda
 # runtime path (cargo lambda watch + invoke), into DynamoDB on moto; then a readable summary
-# checked against the simulator's ground truth. Everything runs on 127.0.0.1.
+# checked against the simulator's ground truth; then signed webhooks for a few simulator
+# changes (and one forged delivery) through the webhook's Function URL, and the same check
+# again. Everything runs on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/stack.sh
@@ -12,7 +14,8 @@ TENANT=demo
 TABLE="demo-offers-$(date +%s)"
 
 echo "== Building =="
-cargo build --quiet -p lever-sim --bins -p backfill
+cargo build --quiet -p lever-sim --bins
+cargo build --quiet --bin backfill --bin webhook  # what cargo lambda watch runs
 
 echo "== Starting the local stack =="
 start_moto
@@ -41,5 +44,11 @@ echo "backfill finished in $(( $(date +%s) - started )) s"
 
 ./target/debug/local-stack report --table "$TABLE" --tenant "$TENANT" --sim "$SIM_URL" \
   --summary "$STACK_DIR/summary.json"
+
 echo
-echo "Demo passed: every offer stored once, equal to Lever's ground truth, no personal data."
+echo "== Webhooks: signed Lever events through the Function URL of cargo lambda watch =="
+./target/debug/local-stack webhooks --table "$TABLE" --tenant "$TENANT" --sim "$SIM_URL" \
+  --url "http://127.0.0.1:$LAMBDA_PORT/lambda-url/webhook/$TENANT"
+echo
+echo "Demo passed: every offer stored once, equal to Lever's ground truth, no personal data;"
+echo "webhooks applied in real time and the forged delivery rejected."

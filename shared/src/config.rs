@@ -17,6 +17,16 @@
 //! | `LEVER_CONCURRENCY` | `4` | offer reads in flight per tenant |
 //! | `INCREMENTAL_OVERLAP_MS` | `600000` | how far an incremental window reaches back before the watermark |
 //! | `DEADLINE_MARGIN_MS` | `60000` | a backfill stops cleanly when less Lambda time than this is left |
+//! | `WEBHOOK_MAX_BODY_BYTES` | `65536` | larger webhook bodies get 413 (Lever's are well under 4 KiB) |
+//! | `WEBHOOK_MAX_AGE_MS` | `86400000` | deliveries whose `triggeredAt` is older get 401 (must outlast Lever's five retries) |
+//! | `WEBHOOK_MAX_FUTURE_MS` | `300000` | deliveries whose `triggeredAt` is further ahead (clock skew) get 401 |
+//! | `WEBHOOK_LEVER_MAX_ATTEMPTS` | `3` | tries of one Lever request inside a delivery |
+//! | `WEBHOOK_LEVER_TIMEOUT_MS` | `3000` | timeout of one Lever request inside a delivery |
+//! | `WEBHOOK_LEVER_RETRY_CAP_MS` | `400` | longest wait between two tries inside a delivery (base: `LEVER_RETRY_BASE_MS`, at most this) |
+//! | `WEBHOOK_CONTEXT_TTL_MS` | `900000` | how long a container reuses a tenant's dimension lists |
+//! | `WEBHOOK_SECRET_REREAD_MS` | `60000` | shortest gap between two forced re-reads of a tenant's secret (token rotation) |
+//! | `OAUTH_REFRESH_MARGIN_MS` | `300000` | OAuth tenants: refresh the access token this long before it expires (at most half its lifetime) |
+//! | `OAUTH_LEASE_TTL_MS` | `60000` | OAuth tenants: how long one refresh may hold the tenant's DynamoDB lease; also the longest wait for it |
 
 use crate::error::SyncError;
 use crate::settings::PiiMode;
@@ -41,6 +51,63 @@ pub struct Config {
     pub concurrency: usize,
     pub incremental_overlap_ms: i64,
     pub deadline_margin: Duration,
+    pub webhook: WebhookConfig,
+    pub oauth_refresh_margin: Duration,
+    pub oauth_lease_ttl: Duration,
+}
+
+/// Settings of the webhook function only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookConfig {
+    pub max_body_bytes: usize,
+    pub max_age_ms: i64,
+    pub max_future_ms: i64,
+    pub lever_max_attempts: u32,
+    pub lever_timeout: Duration,
+    pub lever_retry_cap: Duration,
+    pub context_ttl: Duration,
+    pub secret_reread: Duration,
+}
+
+impl WebhookConfig {
+    fn from_lookup(get: impl Fn(&str, &str) -> String) -> Result<Self, SyncError> {
+        let ms = |name: &str, default: &str| -> Result<Duration, SyncError> {
+            Ok(Duration::from_millis(parse(name, &get(name, default))?))
+        };
+        Ok(WebhookConfig {
+            max_body_bytes: parse(
+                "WEBHOOK_MAX_BODY_BYTES",
+                &get("WEBHOOK_MAX_BODY_BYTES", "65536"),
+            )?,
+            max_age_ms: parse("WEBHOOK_MAX_AGE_MS", &get("WEBHOOK_MAX_AGE_MS", "86400000"))?,
+            max_future_ms: parse(
+                "WEBHOOK_MAX_FUTURE_MS",
+                &get("WEBHOOK_MAX_FUTURE_MS", "300000"),
+            )?,
+            lever_max_attempts: parse(
+                "WEBHOOK_LEVER_MAX_ATTEMPTS",
+                &get("WEBHOOK_LEVER_MAX_ATTEMPTS", "3"),
+            )?,
+            lever_timeout: ms("WEBHOOK_LEVER_TIMEOUT_MS", "3000")?,
+            lever_retry_cap: ms("WEBHOOK_LEVER_RETRY_CAP_MS", "400")?,
+            context_ttl: ms("WEBHOOK_CONTEXT_TTL_MS", "900000")?,
+            secret_reread: ms("WEBHOOK_SECRET_REREAD_MS", "60000")?,
+        })
+    }
+}
+
+impl Config {
+    /// This configuration with the webhook's small Lever retry budget, so a delivery is
+    /// answered within a few seconds (a failure leaves a pending marker instead).
+    pub fn for_webhook(&self) -> Config {
+        Config {
+            max_attempts: self.webhook.lever_max_attempts,
+            timeout: self.webhook.lever_timeout,
+            retry_base: self.retry_base.min(self.webhook.lever_retry_cap),
+            retry_cap: self.webhook.lever_retry_cap,
+            ..self.clone()
+        }
+    }
 }
 
 impl Config {
@@ -87,6 +154,15 @@ impl Config {
                 "DEADLINE_MARGIN_MS",
                 &get("DEADLINE_MARGIN_MS", "60000"),
             )?),
+            oauth_refresh_margin: Duration::from_millis(parse(
+                "OAUTH_REFRESH_MARGIN_MS",
+                &get("OAUTH_REFRESH_MARGIN_MS", "300000"),
+            )?),
+            oauth_lease_ttl: Duration::from_millis(parse(
+                "OAUTH_LEASE_TTL_MS",
+                &get("OAUTH_LEASE_TTL_MS", "60000"),
+            )?),
+            webhook: WebhookConfig::from_lookup(get)?,
         })
     }
 }
@@ -140,6 +216,22 @@ mod tests {
         assert_eq!(cfg.lever_api_url, "https://api.eu.lever.co/v1");
         assert_eq!(cfg.tenants, vec!["acme", "globex"]);
         assert_eq!(cfg.pii_mode, PiiMode::Omit);
+    }
+
+    #[test]
+    fn webhook_defaults_and_its_small_lever_budget() {
+        let cfg = config(&[("OFFERS_TABLE", "offers"), ("WEBHOOK_MAX_AGE_MS", "3600000")])
+            .expect("valid");
+        assert_eq!(cfg.webhook.max_age_ms, 3_600_000);
+        assert_eq!(cfg.webhook.max_body_bytes, 65_536);
+        assert_eq!(cfg.webhook.max_future_ms, 300_000);
+
+        let webhook = cfg.for_webhook();
+        assert_eq!(webhook.max_attempts, 3);
+        assert_eq!(webhook.timeout, Duration::from_secs(3));
+        assert_eq!(webhook.retry_base, Duration::from_millis(250));
+        assert_eq!(webhook.retry_cap, Duration::from_millis(400));
+        assert_eq!(webhook.table, "offers");
     }
 
     #[test]

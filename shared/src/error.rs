@@ -31,6 +31,11 @@ pub enum LeverError {
     /// The tenant's OAuth grant is no longer valid; a person must re-consent.
     #[error("lever oauth grant is invalid; the tenant must re-authorize")]
     InvalidGrant,
+
+    /// An OAuth refresh could not finish its own bookkeeping (lease, secret read or write);
+    /// the run stops and the next one tries again.
+    #[error("lever oauth refresh stopped: {step}")]
+    TokenRefresh { step: &'static str },
 }
 
 impl LeverError {
@@ -38,7 +43,9 @@ impl LeverError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            LeverError::Unavailable { .. } | LeverError::Malformed { .. }
+            LeverError::Unavailable { .. }
+                | LeverError::Malformed { .. }
+                | LeverError::TokenRefresh { .. }
         )
     }
 }

@@ -7,6 +7,7 @@
 pub mod config;
 pub mod error;
 pub mod lever;
+pub mod metrics;
 pub mod normalize;
 pub mod ports;
 pub mod record;
@@ -15,4 +16,5 @@ pub mod settings;
 pub mod store;
 pub mod sync;
 pub mod telemetry;
+pub mod webhook;
 pub mod wiring;

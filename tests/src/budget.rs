@@ -15,6 +15,7 @@ impl Dataset {
     ///   pages(stages) + pages(archive_reasons) + pages(requisition_fields)
     /// + pages(requisitions?confidentiality=all) + pages(postings?confidentiality=all)
     /// + pages(opportunities?confidentiality=all, no date filter)
+    /// + pages(opportunities/deleted since the beginning)
     /// + offer reads
     /// ```
     ///
@@ -29,7 +30,7 @@ impl Dataset {
             + pages(self.requisition_fields.len())
             + pages(self.requisitions.len())
             + pages(self.postings.len());
-        let opportunity_pages = pages(self.opportunities.len());
+        let opportunity_pages = pages(self.opportunities.len()) + pages(self.deleted.len());
 
         let offer_reads = match min_stage_id {
             None => self.opportunities.len(),

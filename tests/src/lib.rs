@@ -19,14 +19,17 @@ mod budget;
 mod catalog;
 mod counters;
 mod dataset;
+pub mod delivery;
 mod faults;
 mod generate;
 mod limiter;
 mod mutate;
+mod oauth;
 mod paging;
 mod render;
 mod server;
 mod truth;
+mod webhooks;
 
 #[cfg(test)]
 mod tests;
@@ -36,6 +39,8 @@ pub use dataset::*;
 pub use faults::{FaultState, Faults};
 pub use generate::{DEFAULT_NOW_MS, generate};
 pub use mutate::{Change, ChangeKind};
+pub use webhooks::{DeliverReport, DeliverRequest};
+pub use oauth::{OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAuthControl, OAuthCounters, OAuthReport};
 pub use paging::{decode_token, encode_token};
 pub use truth::{
     KeyedBy, Outcome, PayKind, PayUnit, Period, Truth, TruthJob, TruthOffer, TruthPay,
@@ -162,6 +167,27 @@ impl Sim {
         format!("http://{}/v1", self.addr)
     }
 
+    /// The simulator's root, `http://127.0.0.1:PORT`: the OAuth host (`LEVER_AUTH_URL`), whose
+    /// token endpoint is `POST /oauth/token`.
+    pub fn root_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Starts an OAuth grant (what consent would return): its first refresh token.
+    pub fn issue_refresh_token(&self) -> String {
+        lock(&self.state.oauth).issue_grant()
+    }
+
+    /// Changes OAuth behaviour (same semantics as `POST /_sim/oauth`).
+    pub fn set_oauth(&self, control: OAuthControl) {
+        lock(&self.state.oauth).control(&control, server::wall_ms());
+    }
+
+    /// The token endpoint's counters and the tokens it issued.
+    pub fn oauth(&self) -> OAuthReport {
+        lock(&self.state.oauth).report()
+    }
+
     /// The control API root, `http://127.0.0.1:PORT/_sim`.
     pub fn control_url(&self) -> String {
         format!("http://{}/_sim", self.addr)
@@ -210,6 +236,18 @@ impl Sim {
     /// Applies `count` deterministic mutations; returns what changed.
     pub fn mutate(&self, count: usize) -> Vec<Change> {
         self.state.mutate(count)
+    }
+
+    /// Applies one change of `kind` (to `opportunity_id` when it qualifies, else to a seeded
+    /// choice); `None` when no opportunity qualifies. [`ChangeKind::webhook_event`] names the
+    /// event Lever would fire.
+    pub fn change(&self, kind: ChangeKind, opportunity_id: Option<&str>) -> Option<Change> {
+        self.state.change(kind, opportunity_id)
+    }
+
+    /// Sends a signed (or deliberately defective) delivery like Lever (see [`delivery`]).
+    pub async fn deliver(&self, request: &DeliverRequest) -> Result<DeliverReport, String> {
+        self.state.deliver(request).await
     }
 
     /// Deletes an opportunity now; `false` if it is unknown or already deleted.

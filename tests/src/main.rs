@@ -41,6 +41,49 @@ enum Command {
     },
     /// Print the tenant field-mapping JSON.
     Mapping,
+    /// Change an opportunity of a running simulator; prints the change and its webhook event.
+    Change {
+        /// The simulator's root, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        sim: String,
+        /// offer_signed, salary_revised, archived_declined, hired or moved_to_offer.
+        #[arg(long)]
+        kind: String,
+        /// The opportunity to change (default: a seeded choice among those that qualify).
+        #[arg(long)]
+        opportunity: Option<String>,
+    },
+    /// Have a running simulator deliver a signed webhook like Lever; prints each attempt.
+    Deliver {
+        /// The simulator's root, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        sim: String,
+        /// Receiver URL on 127.0.0.1, e.g. http://127.0.0.1:9000/lambda-url/webhook/acme
+        #[arg(long)]
+        url: String,
+        /// Lever event, e.g. candidateHired.
+        #[arg(long)]
+        event: String,
+        #[arg(long)]
+        opportunity: String,
+        /// File holding the tenant's signature token for the event (kept off the command line).
+        #[arg(long)]
+        signature_token_file: std::path::PathBuf,
+        /// A deliberate defect: forged_signature, tampered_token, stale, future,
+        /// missing_signature, header_signature, body_signature, missing_token,
+        /// missing_opportunity, float_triggered_at.
+        #[arg(long)]
+        defect: Option<String>,
+        /// Identical copies sent one after another.
+        #[arg(long, default_value_t = 1)]
+        copies: u32,
+        /// Re-sends on non-2xx (Lever: 5).
+        #[arg(long, default_value_t = 5)]
+        retries: u32,
+        /// Gap before the first re-send, ms (doubles each time).
+        #[arg(long, default_value_t = 200)]
+        first_gap_ms: u64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -94,6 +137,68 @@ fn main() -> ExitCode {
             print_json(&serde_json::to_value(truth).unwrap_or_default())
         }
         Command::Mapping => print_json(&lever_sim::tenant_mapping()),
+        Command::Change {
+            sim,
+            kind,
+            opportunity,
+        } => {
+            let body = serde_json::json!({ "kind": kind, "opportunity_id": opportunity });
+            control(&format!("{sim}/_sim/change"), &body)
+        }
+        Command::Deliver {
+            sim,
+            url,
+            event,
+            opportunity,
+            signature_token_file,
+            defect,
+            copies,
+            retries,
+            first_gap_ms,
+        } => {
+            let token = match std::fs::read_to_string(&signature_token_file) {
+                Ok(text) => text.trim().to_owned(),
+                Err(e) => {
+                    eprintln!("lever-sim: {}: {e}", signature_token_file.display());
+                    return ExitCode::FAILURE;
+                }
+            };
+            let body = serde_json::json!({
+                "url": url, "event": event, "opportunity_id": opportunity,
+                "signature_token": token, "defect": defect, "copies": copies,
+                "retries": retries, "first_gap_ms": first_gap_ms,
+            });
+            control(&format!("{sim}/_sim/deliver"), &body)
+        }
+    }
+}
+
+/// POSTs a control request to a running simulator and prints its JSON answer.
+fn control(url: &str, body: &serde_json::Value) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lever-sim: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let answer = runtime.block_on(async {
+        let response = reqwest::Client::new().post(url).json(body).send().await?;
+        let ok = response.status().is_success();
+        Ok::<_, reqwest::Error>((ok, response.json::<serde_json::Value>().await?))
+    });
+    match answer {
+        Ok((ok, value)) => {
+            let printed = print_json(&value);
+            if ok { printed } else { ExitCode::FAILURE }
+        }
+        Err(e) => {
+            eprintln!("lever-sim: {url}: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

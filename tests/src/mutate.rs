@@ -5,7 +5,7 @@
 
 use crate::catalog;
 use crate::dataset::{Archive, Dataset, Interval, OfferStatus, Opportunity};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rust_decimal::Decimal;
@@ -23,6 +23,21 @@ pub enum ChangeKind {
     ArchivedDeclined,
     /// Latest offer signed and archived as hired (bumps `updatedAt`).
     Hired,
+    /// An active candidate without offers moves to the offer stage and gets a sent offer
+    /// (bumps `updatedAt`). Only by request (`/_sim/change`), never by `mutate`.
+    MovedToOffer,
+}
+
+impl ChangeKind {
+    /// The Lever webhook event this change fires, if any (Lever has no offer events).
+    pub fn webhook_event(self) -> Option<&'static str> {
+        match self {
+            ChangeKind::OfferSigned | ChangeKind::SalaryRevised => None,
+            ChangeKind::ArchivedDeclined => Some("candidateArchiveChange"),
+            ChangeKind::Hired => Some("candidateHired"),
+            ChangeKind::MovedToOffer => Some("candidateStageChange"),
+        }
+    }
 }
 
 /// One applied mutation.
@@ -71,6 +86,110 @@ pub fn mutate(d: &mut Dataset, serial: u64, count: usize, now_ms: i64) -> Vec<Ch
     changes
 }
 
+/// Applies one change of `kind`: to `opportunity_id` when given and it qualifies, else to a
+/// choice seeded by `serial` among the qualifying opportunities. `None` when none qualifies.
+pub fn change(
+    d: &mut Dataset,
+    serial: u64,
+    kind: ChangeKind,
+    opportunity_id: Option<&str>,
+    now_ms: i64,
+) -> Option<Change> {
+    let mut rng = StdRng::seed_from_u64(d.seed ^ serial.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let qualifying: Vec<usize> = d
+        .opportunities
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| opportunity_id.is_none_or(|id| o.id == id))
+        .filter(|(_, o)| qualifies(d, o, kind))
+        .map(|(i, _)| i)
+        .collect();
+
+    let &idx = qualifying.choose(&mut rng)?;
+    Some(match kind {
+        ChangeKind::MovedToOffer => move_to_offer(d, idx, &mut rng, now_ms),
+        other => apply(d, idx, other, now_ms),
+    })
+}
+
+fn qualifies(d: &Dataset, o: &Opportunity, kind: ChangeKind) -> bool {
+    match kind {
+        ChangeKind::MovedToOffer => {
+            o.archive.is_none()
+                && o.offers.is_empty()
+                && o.max_stage_index() < catalog::OFFER_STAGE_INDEX
+                && donor(d, o).is_some()
+        }
+        other => eligible(o, other, catalog::OFFER_STAGE_INDEX),
+    }
+}
+
+/// An offer made on another opportunity for the same posting: the model of a new offer.
+fn donor<'a>(d: &'a Dataset, o: &Opportunity) -> Option<&'a crate::dataset::Offer> {
+    let posting = &o.application.as_ref()?.posting_id;
+    d.opportunities
+        .iter()
+        .filter(|other| other.application.as_ref().is_some_and(|a| &a.posting_id == posting))
+        .flat_map(|other| other.offers.iter())
+        .find(|offer| offer.terms.job_posting.as_ref() == Some(posting))
+}
+
+/// Moves the opportunity to the offer stage with a new, sent offer modelled on a donor's
+/// terms (the candidate's own name; no notes or preferred name).
+fn move_to_offer(d: &mut Dataset, idx: usize, rng: &mut StdRng, now_ms: i64) -> Change {
+    let offer_stage = d.stages[catalog::OFFER_STAGE_INDEX].id.clone();
+    let model = donor(d, &d.opportunities[idx]).cloned();
+    let o = &mut d.opportunities[idx];
+    let now = now_ms.max(o.updated_at.unwrap_or(o.created_at) + 1);
+
+    let mut offer = model.expect("qualifying opportunities have a donor offer");
+    offer.id = uuid(rng);
+    offer.created_at = now;
+    offer.status = OfferStatus::Sent;
+    offer.approved_at = Some(now);
+    offer.sent_at = Some(now);
+    offer.opened_at = None;
+    offer.signed_at = None;
+    offer.string_created_at = false;
+    offer.terms.candidate_name = o.person.name.clone();
+    offer.terms.notes = None;
+    offer.terms.preferred_name = None;
+
+    o.stage_changes.push(crate::dataset::StageChange {
+        to_stage_id: offer_stage.clone(),
+        to_stage_index: catalog::OFFER_STAGE_INDEX,
+        user_id: offer.creator.clone(),
+        updated_at: now,
+    });
+    o.stage_id = offer_stage;
+    o.updated_at = Some(now);
+    o.last_advanced_at = now;
+    let offer_ids = vec![offer.id.clone()];
+    o.offers.push(offer);
+
+    Change {
+        opportunity_id: o.id.clone(),
+        kind: ChangeKind::MovedToOffer,
+        offer_ids,
+    }
+}
+
+/// A random version-4 UUID.
+fn uuid(rng: &mut StdRng) -> String {
+    let mut v: u128 = rng.random();
+    v = (v & !(0xF << 76)) | (0x4 << 76);
+    v = (v & !(0x3 << 62)) | (0x2 << 62);
+    let h = format!("{v:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
 fn eligible(o: &Opportunity, kind: ChangeKind, offer_stage: usize) -> bool {
     let Some(latest) = o.offers.last() else {
         return false;
@@ -94,6 +213,7 @@ fn eligible(o: &Opportunity, kind: ChangeKind, offer_stage: usize) -> bool {
             o.max_stage_index() >= offer_stage && latest.status != OfferStatus::Signed
         }
         ChangeKind::Hired => o.max_stage_index() >= offer_stage,
+        ChangeKind::MovedToOffer => false,
     }
 }
 
@@ -141,6 +261,7 @@ fn apply(d: &mut Dataset, idx: usize, kind: ChangeKind, now_ms: i64) -> Change {
             o.updated_at = Some(now);
             all_offers
         }
+        ChangeKind::MovedToOffer => latest_id,
     };
     Change {
         opportunity_id: o.id.clone(),

@@ -36,6 +36,7 @@ pub(crate) struct SimState {
     pub limiter: Mutex<TokenBucket>,
     pub counters: Mutex<Counters>,
     pub tokens: Mutex<TokenRegistry>,
+    pub oauth: Mutex<crate::oauth::OAuthServer>,
 }
 
 /// Locks a mutex, ignoring poisoning (a panicking handler must not wedge the simulator).
@@ -68,6 +69,7 @@ impl SimState {
             limiter: Mutex::new(TokenBucket::new(rate_per_sec, burst)),
             counters: Mutex::new(Counters::default()),
             tokens: Mutex::new(TokenRegistry::default()),
+            oauth: Mutex::new(crate::oauth::OAuthServer::default()),
         }
     }
 
@@ -127,9 +129,14 @@ pub(crate) fn router(state: Arc<SimState>) -> Router {
         .route("/_sim/mutate", post(post_mutate))
         .route("/_sim/delete", post(post_delete))
         .route("/_sim/info", get(get_info))
-        .route("/_sim/minimum_calls", get(get_minimum_calls));
+        .route("/_sim/minimum_calls", get(get_minimum_calls))
+        .merge(crate::webhooks::routes());
 
-    lever.merge(control).fallback(fallback).with_state(state)
+    lever
+        .merge(control)
+        .merge(crate::oauth::routes())
+        .fallback(fallback)
+        .with_state(state)
 }
 
 /// `/v1/opportunities/{id}/offers` → `/v1/opportunities/:id/offers`.
@@ -160,7 +167,8 @@ async fn gate(
 
 /// Auth, then rate limit and injected faults, then the handler.
 async fn admit(s: &SimState, req: Request, next: Next) -> Response {
-    if !authorized(&s.api_key, req.headers()) {
+    let bearer = lock(&s.oauth).admit_bearer(req.headers(), wall_ms());
+    if bearer != Some(true) && !authorized(&s.api_key, req.headers()) {
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
             "UnauthorizedError",

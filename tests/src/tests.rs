@@ -742,7 +742,7 @@ async fn mutations_change_truth_and_respect_updated_at() {
             ChangeKind::OfferSigned | ChangeKind::SalaryRevised => {
                 assert_eq!(now, was, "offer-only change")
             }
-            ChangeKind::ArchivedDeclined | ChangeKind::Hired => {
+            ChangeKind::ArchivedDeclined | ChangeKind::Hired | ChangeKind::MovedToOffer => {
                 assert!(now > was);
                 assert!(
                     opp["data"]["archived"].is_object() || !opp["data"]["archivedAt"].is_null()
@@ -754,6 +754,7 @@ async fn mutations_change_truth_and_respect_updated_at() {
             ChangeKind::OfferSigned | ChangeKind::Hired => {
                 assert_eq!(offer.outcome, Outcome::Accepted)
             }
+            ChangeKind::MovedToOffer => assert_eq!(offer.outcome, Outcome::Pending),
             ChangeKind::ArchivedDeclined => assert_eq!(offer.outcome, Outcome::Declined),
             ChangeKind::SalaryRevised => {
                 let base = |t: &Truth| {
@@ -809,6 +810,7 @@ async fn minimum_calls_matches_a_full_walk() {
     for list in ["/requisitions", "/postings", "/opportunities"] {
         walk(&sim, &format!("{list}?confidentiality=all"), 100).await;
     }
+    walk(&sim, "/opportunities/deleted?deleted_at_start=0", 100).await;
     let offer_stage = sim.offer_stage_id();
     let targets: Vec<String> = sim.with_dataset(|d| {
         let idx = d.stage_index(&offer_stage).unwrap();

@@ -39,7 +39,11 @@ async fn debug_logs_of_a_sync_hold_no_personal_data_or_secrets() {
     shared::telemetry::try_init_with("debug", true, capture.clone()).expect("subscriber");
     let stack = Stack::new(fast_sim(250), 300.0, 300).await;
     let truth = stack.sim.truth();
-    stack.sim.set_faults(lever_sim::Faults { storm_429: Some(3), fail_5xx: Some(3), ..Default::default() });
+    stack.sim.set_faults(lever_sim::Faults {
+        storm_429: Some(3),
+        fail_5xx: Some(3),
+        ..Default::default()
+    });
 
     let summary = stack.syncer().run(&stack.request(Mode::Full), None).await;
     assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.error);
@@ -49,16 +53,39 @@ async fn debug_logs_of_a_sync_hold_no_personal_data_or_secrets() {
     assert!(lines.len() > 5, "the sync logged its steps");
     for line in &lines {
         let parsed: serde_json::Value = serde_json::from_str(line).expect("every line is JSON");
-        assert!(parsed.get("event").is_some() || parsed.get("message").is_some(), "{line}");
+        assert!(
+            parsed.get("event").is_some() || parsed.get("message").is_some(),
+            "{line}"
+        );
     }
-    assert!(lines.iter().any(|l| l.contains("\"event\":\"backfill_summary\"")));
-    assert!(lines.iter().any(|l| l.contains("retry") || l.contains("\"status\":429")), "retries were logged");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("\"event\":\"backfill_summary\""))
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("retry") || l.contains("\"status\":429")),
+        "retries were logged"
+    );
 
-    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{}:", stack.sim.api_key()));
-    let secrets = [stack.sim.api_key(), basic.as_str(), "integration-pseudonym-key", "Authorization", "offset="];
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:", stack.sim.api_key()));
+    let secrets = [
+        stack.sim.api_key(),
+        basic.as_str(),
+        "integration-pseudonym-key",
+        "Authorization",
+        "offset=",
+    ];
     for secret in secrets {
         assert!(!text.contains(secret), "{secret} appeared in the logs");
     }
-    let leaked: Vec<&String> = truth.pii.iter().filter(|pii| text.contains(pii.as_str())).collect();
+    let leaked: Vec<&String> = truth
+        .pii
+        .iter()
+        .filter(|pii| text.contains(pii.as_str()))
+        .collect();
     assert_eq!(leaked, Vec::<&String>::new());
 }

@@ -9,11 +9,16 @@
 //! our own values are percent-encoded, and a token is appended byte-for-byte after checking
 //! that it is a valid query value.
 //!
+//! With OAuth, the bearer token comes from the tenant's [`TokenProvider`]. A 401 triggers one
+//! refresh and one more try of the same request; a second 401 ends in
+//! [`LeverError::InvalidGrant`] (see `lever-api.md` §3).
+//!
 //! Nothing secret or personal is logged or put into errors: events and errors carry the route
 //! template (for example `/opportunities/:id/offers`), never a URL, id, token, header or body.
 
 use crate::error::LeverError;
 use crate::lever::limiter::RateLimiter;
+use crate::lever::oauth::TokenProvider;
 use crate::lever::model::{
     ArchiveReason, DeletedOpportunity, Offer, Opportunity, Page, Posting, Requisition,
     RequisitionField, Single, Stage,
@@ -118,44 +123,72 @@ impl RetryPolicy {
 }
 
 /// How requests are authorized; yields the `Authorization` header value.
-///
-/// Only API keys exist today. OAuth will add a variant holding a refreshable bearer token.
 enum Auth {
     /// HTTP Basic with the key as user name and an empty password.
     ApiKey(SecretString),
+    /// OAuth bearer tokens from the tenant's provider.
+    OAuth(Arc<TokenProvider>),
+}
+
+/// The header of one attempt; `generation` names the OAuth token it carries.
+struct Authorization {
+    header: HeaderValue,
+    generation: Option<u64>,
 }
 
 impl Auth {
-    fn from_credential(credential: LeverCredential) -> Self {
+    fn from_credential(credential: LeverCredential) -> Result<Self, LeverError> {
         match credential {
-            LeverCredential::ApiKey(key) => Auth::ApiKey(key),
+            LeverCredential::ApiKey(key) => Ok(Auth::ApiKey(key)),
+            LeverCredential::Oauth(_) => Err(setup_error("setup: oauth needs a token provider")),
         }
     }
 
-    /// The header value, marked sensitive so `http` never prints it.
-    fn header_value(&self) -> Result<HeaderValue, LeverError> {
-        let text = match self {
-            Auth::ApiKey(key) => {
-                let user_and_empty_password =
-                    SecretString::from(format!("{}:", key.expose_secret()));
-                format!(
-                    "Basic {}",
-                    BASE64.encode(user_and_empty_password.expose_secret())
-                )
+    /// The header of the next attempt (with OAuth, refreshing the token when it is due).
+    async fn authorization(&self) -> Result<Authorization, LeverError> {
+        match self {
+            Auth::ApiKey(_) => Ok(Authorization {
+                header: self.basic_header()?,
+                generation: None,
+            }),
+            Auth::OAuth(tokens) => {
+                let bearer = tokens.bearer().await?;
+                let text = SecretString::from(format!("Bearer {}", bearer.token.expose_secret()));
+                Ok(Authorization {
+                    header: sensitive_header(text)?,
+                    generation: Some(bearer.generation),
+                })
             }
-        };
+        }
+    }
 
-        let mut value =
-            HeaderValue::try_from(text).map_err(|_| setup_error("setup: authorization header"))?;
-        value.set_sensitive(true);
-        Ok(value)
+    /// The Basic header of an API key.
+    fn basic_header(&self) -> Result<HeaderValue, LeverError> {
+        let Auth::ApiKey(key) = self else {
+            return Err(setup_error("setup: authorization header"));
+        };
+        let user_and_empty_password = SecretString::from(format!("{}:", key.expose_secret()));
+        let text = format!(
+            "Basic {}",
+            BASE64.encode(user_and_empty_password.expose_secret())
+        );
+        sensitive_header(SecretString::from(text))
     }
 
     fn kind(&self) -> &'static str {
         match self {
             Auth::ApiKey(_) => "api key (redacted)",
+            Auth::OAuth(_) => "oauth bearer (redacted)",
         }
     }
+}
+
+/// A header value marked sensitive so `http` never prints it.
+fn sensitive_header(text: SecretString) -> Result<HeaderValue, LeverError> {
+    let mut value = HeaderValue::try_from(text.expose_secret())
+        .map_err(|_| setup_error("setup: authorization header"))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 /// Lever's Data API over HTTPS, for one tenant credential.
@@ -194,6 +227,29 @@ impl HttpLever {
         policy: RetryPolicy,
         timeout: Duration,
     ) -> Result<Self, LeverError> {
+        let auth = Auth::from_credential(credential)?;
+        auth.basic_header()?;
+        Self::build(base_url, auth, limiter, policy, timeout)
+    }
+
+    /// Like [`HttpLever::new`], authorizing with OAuth bearer tokens from `tokens`.
+    pub fn with_oauth(
+        base_url: &str,
+        tokens: Arc<TokenProvider>,
+        limiter: Arc<RateLimiter>,
+        policy: RetryPolicy,
+        timeout: Duration,
+    ) -> Result<Self, LeverError> {
+        Self::build(base_url, Auth::OAuth(tokens), limiter, policy, timeout)
+    }
+
+    fn build(
+        base_url: &str,
+        auth: Auth,
+        limiter: Arc<RateLimiter>,
+        policy: RetryPolicy,
+        timeout: Duration,
+    ) -> Result<Self, LeverError> {
         let base_url = validated_base_url(base_url)?;
 
         let http = Client::builder()
@@ -203,9 +259,6 @@ impl HttpLever {
             .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
             .build()
             .map_err(|_| setup_error("setup: http client"))?;
-
-        let auth = Auth::from_credential(credential);
-        auth.header_value()?;
 
         Ok(HttpLever {
             http,
@@ -233,11 +286,22 @@ impl HttpLever {
         let attempts = self.policy.attempts();
         let mut last_status = None;
         let mut last_failure = Transient::Transport;
+        let mut reauthorized = false;
 
         for attempt in 1..=attempts {
-            let transient = match self.attempt(route, &url, attempt).await {
-                Attempt::Finished(result) => return result,
-                Attempt::Retry(transient) => transient,
+            let transient = loop {
+                let authorization = self.auth.authorization().await?;
+                let generation = authorization.generation;
+
+                match self.attempt(route, &url, attempt, authorization.header).await {
+                    Attempt::Finished(Err(LeverError::Unauthorized { status: 401 }))
+                        if generation.is_some() =>
+                    {
+                        self.reauthorize(generation, &mut reauthorized).await?;
+                    }
+                    Attempt::Finished(result) => return result,
+                    Attempt::Retry(transient) => break transient,
+                }
             };
 
             last_status = transient.status().or(last_status);
@@ -256,18 +320,34 @@ impl HttpLever {
         })
     }
 
+    /// After a 401 with an OAuth token: one refresh per request, then the grant is deemed
+    /// invalid (a 401 right after a refresh means Lever no longer honours it).
+    async fn reauthorize(
+        &self,
+        generation: Option<u64>,
+        reauthorized: &mut bool,
+    ) -> Result<(), LeverError> {
+        let (Auth::OAuth(tokens), Some(generation)) = (&self.auth, generation) else {
+            return Err(LeverError::Unauthorized { status: 401 });
+        };
+        if *reauthorized {
+            return Err(tokens.refused_after_refresh().await);
+        }
+
+        *reauthorized = true;
+        tracing::info!(event = "oauth_token_refused", "lever refused the access token; refreshing once");
+        tokens.rejected(generation).await?;
+        Ok(())
+    }
+
     /// Sends one request (after the limiter) and classifies its answer.
     async fn attempt<T: DeserializeOwned>(
         &self,
         route: &'static str,
         url: &str,
         attempt: u32,
+        authorization: HeaderValue,
     ) -> Attempt<T> {
-        let authorization = match self.auth.header_value() {
-            Ok(value) => value,
-            Err(err) => return Attempt::Finished(Err(err)),
-        };
-
         self.limiter.acquire().await;
         self.calls.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
@@ -700,7 +780,7 @@ fn millis(duration: Duration) -> u64 {
 // ---------------------------------------------------------------------------------------------
 
 /// Errors of client construction: `LeverError` has no configuration variant.
-fn setup_error(what: &'static str) -> LeverError {
+pub(crate) fn setup_error(what: &'static str) -> LeverError {
     LeverError::Status {
         status: 0,
         route: what,
@@ -708,7 +788,7 @@ fn setup_error(what: &'static str) -> LeverError {
 }
 
 /// Checks the API root and returns it without a trailing slash.
-fn validated_base_url(text: &str) -> Result<String, LeverError> {
+pub(crate) fn validated_base_url(text: &str) -> Result<String, LeverError> {
     let url = Url::parse(text.trim()).map_err(|_| setup_error("setup: base url"))?;
 
     let plain_http_allowed = url.scheme() == "http" && url.host_str().is_some_and(is_loopback);
@@ -743,7 +823,7 @@ fn path_segment(route: &'static str, id: &str) -> Option<String> {
 }
 
 /// Percent-encodes everything except RFC 3986 unreserved characters.
-fn percent_encode(text: &str) -> String {
+pub(crate) fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
 
     for byte in text.bytes() {

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod limiter;
 pub mod model;
+pub mod oauth;
 
 pub use client::{HttpLever, RetryPolicy};
 pub use limiter::{RateLimiter, RateLimiters};

@@ -1,8 +1,9 @@
 //! The DynamoDB adapter of [`OfferStore`].
 
 use super::{
-    Cursor, OpportunityLookup, StoredOffers, lookup_partition, offer_sort_key, record_partition,
-    state_partition,
+    ClaimOutcome, Cursor, DELIVERY_SORT_KEY, DeliveryClaim, OpportunityLookup, PendingRefresh,
+    StoredOffers, delivery_partition, lookup_partition, offer_sort_key, pending_partition,
+    pending_sort_key, record_partition, state_partition,
 };
 use crate::error::StoreError;
 use crate::ports::OfferStore;
@@ -100,6 +101,39 @@ impl DynamoStore {
             .await
             .map_err(|e| dynamo_error("DeleteItem", e))?;
         Ok(())
+    }
+
+    /// The conditional put of a delivery claim; `Ok(false)` when the condition failed.
+    async fn put_claim(&self, tenant: &str, claim: &DeliveryClaim) -> Result<bool, StoreError> {
+        let mut item = key(
+            delivery_partition(tenant, &claim.token_hash),
+            DELIVERY_SORT_KEY,
+        );
+        item.insert("item_type".into(), AttributeValue::S("delivery".into()));
+        item.insert("state".into(), AttributeValue::S("processing".into()));
+        item.insert("claimed_at".into(), number(claim.now_ms));
+        item.insert("lease_until".into(), number(claim.lease_until_ms));
+        item.insert("expires_at".into(), number(claim.expires_at));
+
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(pk) OR (#state = :processing AND lease_until < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":processing", AttributeValue::S("processing".into()))
+            .expression_attribute_values(":now", number(claim.now_ms))
+            .send()
+            .await;
+
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(dynamo_error("PutItem", err)),
+        }
     }
 
     async fn batch_get_lookups(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
@@ -271,6 +305,135 @@ impl OfferStore for DynamoStore {
             }
         }
     }
+
+    async fn claim_delivery(
+        &self,
+        tenant: &str,
+        claim: &DeliveryClaim,
+    ) -> Result<ClaimOutcome, StoreError> {
+        if self.put_claim(tenant, claim).await? {
+            return Ok(ClaimOutcome::Claimed);
+        }
+
+        // The condition failed: someone holds the claim. Its state says done or in progress
+        // (an item deleted meanwhile counts as in progress: Lever's next retry will tell).
+        let held = self
+            .get(
+                delivery_partition(tenant, &claim.token_hash),
+                DELIVERY_SORT_KEY,
+            )
+            .await?;
+        let done = held
+            .as_ref()
+            .and_then(|item| item.get("state"))
+            .and_then(|v| v.as_s().ok())
+            .is_some_and(|state| state == "done");
+        Ok(if done {
+            ClaimOutcome::AlreadyDone
+        } else {
+            ClaimOutcome::InProgress
+        })
+    }
+
+    async fn complete_delivery(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let mut item = key(delivery_partition(tenant, token_hash), DELIVERY_SORT_KEY);
+        item.insert("item_type".into(), AttributeValue::S("delivery".into()));
+        item.insert("state".into(), AttributeValue::S("done".into()));
+        item.insert("expires_at".into(), number(expires_at));
+        self.put(item).await
+    }
+
+    async fn release_delivery(&self, tenant: &str, token_hash: &str) -> Result<(), StoreError> {
+        self.delete(delivery_partition(tenant, token_hash), DELIVERY_SORT_KEY)
+            .await
+    }
+
+    async fn put_pending(
+        &self,
+        tenant: &str,
+        opportunity_id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pending_partition(tenant)))
+            .key("sk", AttributeValue::S(pending_sort_key(opportunity_id)))
+            .update_expression(
+                "SET opportunity_id = :id, item_type = :type, reason = :reason, \
+                 first_seen_at = if_not_exists(first_seen_at, :now), last_seen_at = :now \
+                 ADD attempts :one",
+            )
+            .expression_attribute_values(":id", AttributeValue::S(opportunity_id.to_owned()))
+            .expression_attribute_values(":type", AttributeValue::S("pending".into()))
+            .expression_attribute_values(":reason", AttributeValue::S(reason.to_owned()))
+            .expression_attribute_values(":now", number(now_ms))
+            .expression_attribute_values(":one", number(1))
+            .send()
+            .await
+            .map_err(|e| dynamo_error("UpdateItem", e))?;
+        Ok(())
+    }
+
+    async fn pending(&self, tenant: &str) -> Result<Vec<PendingRefresh>, StoreError> {
+        let mut markers = Vec::new();
+        let mut start: Option<Item> = None;
+
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", AttributeValue::S(pending_partition(tenant)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| dynamo_error("Query", e))?;
+
+            for item in output.items.unwrap_or_default() {
+                markers.push(from_item(item)?);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(markers);
+            }
+        }
+    }
+
+    async fn clear_pending(
+        &self,
+        tenant: &str,
+        marker: &PendingRefresh,
+    ) -> Result<bool, StoreError> {
+        let attempts = i64::try_from(marker.attempts).unwrap_or(i64::MAX);
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", AttributeValue::S(pending_partition(tenant)))
+            .key(
+                "sk",
+                AttributeValue::S(pending_sort_key(&marker.opportunity_id)),
+            )
+            .condition_expression("attempts = :attempts")
+            .expression_attribute_values(":attempts", number(attempts))
+            .send()
+            .await;
+
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(dynamo_error("DeleteItem", err)),
+        }
+    }
 }
 
 /// Creates the table as the SAM template does (for local stacks and tests).
@@ -327,6 +490,23 @@ fn lookup_item(tenant: &str, lookup: &OpportunityLookup) -> Result<Item, StoreEr
     Ok(item)
 }
 
+fn number(n: i64) -> AttributeValue {
+    AttributeValue::N(n.to_string())
+}
+
+/// True when a conditional write was refused because its condition did not hold.
+fn is_condition_failure<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    match err {
+        aws_sdk_dynamodb::error::SdkError::ServiceError(service) => {
+            service.err().code() == Some("ConditionalCheckFailedException")
+        }
+        _ => false,
+    }
+}
+
 fn key(pk: String, sk: &str) -> Item {
     HashMap::from([
         ("pk".into(), AttributeValue::S(pk)),
@@ -366,7 +546,7 @@ fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
 }
 
 /// Keeps only the service's error code: SDK messages can quote request values.
-fn dynamo_error<E, R>(
+pub(crate) fn dynamo_error<E, R>(
     operation: &'static str,
     err: aws_sdk_dynamodb::error::SdkError<E, R>,
 ) -> StoreError

@@ -1,6 +1,9 @@
 //! An in-memory [`OfferStore`] for unit tests. It follows the same keying as DynamoDB.
 
-use super::{Cursor, OpportunityLookup, StoredOffers, offer_sort_key, record_partition};
+use super::{
+    ClaimOutcome, Cursor, DeliveryClaim, OpportunityLookup, PendingRefresh, StoredOffers,
+    offer_sort_key, record_partition,
+};
 use crate::error::StoreError;
 use crate::ports::OfferStore;
 use crate::record::OfferRecord;
@@ -15,6 +18,16 @@ struct State {
     watermarks: HashMap<String, i64>,
     cursors: HashMap<String, Cursor>,
     writes: usize,
+    deliveries: HashMap<(String, String), StoredClaim>,
+    pending: BTreeMap<(String, String), PendingRefresh>,
+    fail_writes: bool,
+}
+
+/// A delivery claim as DynamoDB would hold it.
+#[derive(Debug, Clone, Copy)]
+struct StoredClaim {
+    done: bool,
+    lease_until_ms: i64,
 }
 
 /// Offers and state in a map; counts item writes like DynamoDB would bill them.
@@ -27,6 +40,27 @@ impl MemoryStore {
     /// Offer and lookup items written or deleted so far.
     pub fn writes(&self) -> usize {
         self.lock().writes
+    }
+
+    /// Makes every later write fail like an unavailable DynamoDB (`true`), or work again.
+    pub fn fail_writes(&self, fail: bool) {
+        self.lock().fail_writes = fail;
+    }
+
+    /// Delivery claims held, done or in progress.
+    pub fn claims(&self) -> usize {
+        self.lock().deliveries.len()
+    }
+
+    fn writable(&self) -> Result<std::sync::MutexGuard<'_, State>, StoreError> {
+        let state = self.lock();
+        if state.fail_writes {
+            return Err(StoreError::Dynamo {
+                operation: "PutItem",
+                message: "injected failure".into(),
+            });
+        }
+        Ok(state)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -49,7 +83,7 @@ impl OfferStore for MemoryStore {
     }
 
     async fn apply(&self, tenant: &str, changes: &[StoredOffers]) -> Result<(), StoreError> {
-        let mut state = self.lock();
+        let mut state = self.writable()?;
 
         for change in changes {
             for record in &change.upserts {
@@ -73,7 +107,7 @@ impl OfferStore for MemoryStore {
         tenant: &str,
         opportunity_id: &str,
     ) -> Result<usize, StoreError> {
-        let mut state = self.lock();
+        let mut state = self.writable()?;
         let Some(lookup) = state
             .lookups
             .remove(&(tenant.into(), opportunity_id.into()))
@@ -120,5 +154,102 @@ impl OfferStore for MemoryStore {
             .filter(|r| r.tenant == tenant)
             .cloned()
             .collect())
+    }
+
+    async fn claim_delivery(
+        &self,
+        tenant: &str,
+        claim: &DeliveryClaim,
+    ) -> Result<ClaimOutcome, StoreError> {
+        let mut state = self.writable()?;
+        let key = (tenant.to_owned(), claim.token_hash.clone());
+
+        let outcome = match state.deliveries.get(&key) {
+            Some(held) if held.done => ClaimOutcome::AlreadyDone,
+            Some(held) if held.lease_until_ms >= claim.now_ms => ClaimOutcome::InProgress,
+            _ => ClaimOutcome::Claimed,
+        };
+        if outcome == ClaimOutcome::Claimed {
+            let held = StoredClaim {
+                done: false,
+                lease_until_ms: claim.lease_until_ms,
+            };
+            state.deliveries.insert(key, held);
+        }
+        Ok(outcome)
+    }
+
+    async fn complete_delivery(
+        &self,
+        tenant: &str,
+        token_hash: &str,
+        _expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let mut state = self.writable()?;
+        let held = StoredClaim {
+            done: true,
+            lease_until_ms: 0,
+        };
+        state
+            .deliveries
+            .insert((tenant.to_owned(), token_hash.to_owned()), held);
+        Ok(())
+    }
+
+    async fn release_delivery(&self, tenant: &str, token_hash: &str) -> Result<(), StoreError> {
+        let mut state = self.writable()?;
+        state
+            .deliveries
+            .remove(&(tenant.to_owned(), token_hash.to_owned()));
+        Ok(())
+    }
+
+    async fn put_pending(
+        &self,
+        tenant: &str,
+        opportunity_id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut state = self.writable()?;
+        let key = (tenant.to_owned(), opportunity_id.to_owned());
+
+        let marker = state.pending.entry(key).or_insert_with(|| PendingRefresh {
+            opportunity_id: opportunity_id.to_owned(),
+            first_seen_at: now_ms,
+            last_seen_at: now_ms,
+            attempts: 0,
+            reason: String::new(),
+        });
+        marker.last_seen_at = now_ms;
+        marker.attempts += 1;
+        marker.reason = reason.to_owned();
+        Ok(())
+    }
+
+    async fn pending(&self, tenant: &str) -> Result<Vec<PendingRefresh>, StoreError> {
+        Ok(self
+            .lock()
+            .pending
+            .iter()
+            .filter(|((t, _), _)| t == tenant)
+            .map(|(_, marker)| marker.clone())
+            .collect())
+    }
+
+    async fn clear_pending(
+        &self,
+        tenant: &str,
+        marker: &PendingRefresh,
+    ) -> Result<bool, StoreError> {
+        let mut state = self.writable()?;
+        let key = (tenant.to_owned(), marker.opportunity_id.clone());
+
+        let current = state.pending.get(&key).map(|m| m.attempts);
+        if current != Some(marker.attempts) {
+            return Ok(false);
+        }
+        state.pending.remove(&key);
+        Ok(true)
     }
 }

@@ -5,12 +5,21 @@
 //! | offer | `T#<tenant>#APP#<application id>` (or `T#<tenant>#NOAPP#<opportunity id>` for an opportunity without an application) | `OFFER#<offer id>` |
 //! | opportunity lookup | `T#<tenant>#OPP#<opportunity id>` | `LOOKUP` |
 //! | watermark / cursor | `T#<tenant>#STATE` | `WATERMARK` / `CURSOR` |
+//! | OAuth refresh lease (owner, expiry, digest of the last stored refresh token) | `T#<tenant>#STATE` | `OAUTH_LEASE` |
+//! | webhook delivery claim (TTL `expires_at`) | `T#<tenant>#DELIVERY#<sha-256 hex of the delivery token>` | `DELIVERY` |
+//! | pending refresh marker | `T#<tenant>#PENDING` | `OPP#<opportunity id>` |
 //!
 //! The lookup maps an opportunity to the partition holding its offers and the content hash of
 //! each, so a `candidateDeleted` event can remove records without asking Lever, and unchanged
 //! offers are skipped without reading them.
+//!
+//! A delivery claim de-duplicates webhook deliveries: it holds the hash of the delivery token
+//! (never the token), a state (`processing` with a lease, or `done`) and `expires_at` in epoch
+//! seconds for DynamoDB's TTL. A pending marker names an opportunity a webhook could not
+//! refresh; the backfill refreshes it and then clears the marker.
 
 pub mod dynamo;
+pub mod lease;
 pub mod memory;
 
 pub use dynamo::DynamoStore;
@@ -54,6 +63,10 @@ pub struct Cursor {
     pub offset: Option<String>,
     /// When the interrupted run started (becomes the watermark when the plan completes).
     pub run_started_at: i64,
+    /// Opportunities deleted in Lever at or after this time are removed once the listings are
+    /// done (`None`: the plan reads no deletions, e.g. a windowed run).
+    #[serde(default)]
+    pub deletions_since: Option<i64>,
 }
 
 /// The partition key of an opportunity's offers.
@@ -137,3 +150,60 @@ impl StoredOffers {
         self.upserts.is_empty() && self.deletes.is_empty() && same_lookup
     }
 }
+
+/// Partition key of a webhook delivery claim; `token_hash` is the SHA-256 hex of the token.
+pub fn delivery_partition(tenant: &str, token_hash: &str) -> String {
+    format!("T#{tenant}#DELIVERY#{token_hash}")
+}
+
+/// Sort key of a webhook delivery claim.
+pub const DELIVERY_SORT_KEY: &str = "DELIVERY";
+
+/// Partition key of a tenant's pending refresh markers.
+pub fn pending_partition(tenant: &str) -> String {
+    format!("T#{tenant}#PENDING")
+}
+
+/// Sort key of one opportunity's pending refresh marker.
+pub fn pending_sort_key(opportunity_id: &str) -> String {
+    format!("OPP#{opportunity_id}")
+}
+
+/// A request to claim a webhook delivery for processing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryClaim {
+    /// SHA-256 hex of the delivery token.
+    pub token_hash: String,
+    /// Now, epoch ms.
+    pub now_ms: i64,
+    /// Until when (epoch ms) an unfinished claim blocks other attempts of the same delivery;
+    /// after that a retry may take it over (the first attempt died mid-way).
+    pub lease_until_ms: i64,
+    /// When DynamoDB may delete the item (epoch seconds, the table's TTL attribute).
+    pub expires_at: i64,
+}
+
+/// What a claim attempt found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimOutcome {
+    /// The caller owns the delivery now and must complete or release it.
+    Claimed,
+    /// The delivery was processed before: a duplicate.
+    AlreadyDone,
+    /// Another attempt is processing it right now (its lease has not run out).
+    InProgress,
+}
+
+/// An opportunity a webhook could not refresh; the backfill finishes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingRefresh {
+    pub opportunity_id: String,
+    /// First and latest failed delivery, epoch ms.
+    pub first_seen_at: i64,
+    pub last_seen_at: i64,
+    /// Failed deliveries so far; also the marker's version (see `OfferStore::clear_pending`).
+    pub attempts: u64,
+    /// Why the last attempt failed, as a short category (e.g. `lever_unavailable`).
+    pub reason: String,
+}
+

@@ -5,11 +5,16 @@
 pub mod eligibility;
 pub mod request;
 pub mod summary;
+mod contexts;
+mod deletions;
+mod refresh;
 mod tenant;
 
 pub use eligibility::Eligibility;
 pub use request::{Invocation, Mode, RunRequest, parse_invocation};
 pub use summary::{RunStatus, RunSummary, Skipped};
+pub use contexts::{ContextCache, DEFAULT_CONTEXT_TTL, DEFAULT_RELOAD_GAP};
+pub use refresh::{RefreshOutcome, Refreshed};
 pub use tenant::{LeverFactory, TenantContext};
 
 use crate::error::{LeverError, SyncError};
@@ -19,6 +24,7 @@ use crate::ports::{Clock, LeverApi, OfferStore, OpportunityFilter, SecretSource}
 use crate::record::Source;
 use crate::settings::PiiMode;
 use crate::store::{Cursor, StoredOffers, offer_partition, plan_changes};
+use deletions::deletions_since;
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -52,6 +58,8 @@ pub struct Syncer {
     pub lever: Arc<dyn LeverFactory>,
     pub clock: Arc<dyn Clock>,
     pub options: SyncOptions,
+    /// Tenant contexts kept between single-opportunity refreshes (the webhook's warm cache).
+    pub contexts: ContextCache,
 }
 
 /// State of one tenant's run in progress.
@@ -67,10 +75,12 @@ impl Syncer {
     pub async fn run(&self, request: &RunRequest, deadline: Option<Instant>) -> RunSummary {
         let started = Instant::now();
         let mut summary = RunSummary::new(&request.tenant, request.mode, request.dry_run);
+        let mut auth_failure = false;
 
         match self.run_tenant(request, deadline, &mut summary).await {
             Ok(()) => {}
             Err(err) => {
+                auth_failure = crate::metrics::is_auth_failure(&err);
                 summary.status = if is_transient(&err) {
                     RunStatus::Partial
                 } else {
@@ -82,6 +92,7 @@ impl Syncer {
 
         summary.duration_ms = started.elapsed().as_millis() as u64;
         log_summary(&summary);
+        crate::metrics::backfill_run(&summary, auth_failure);
         summary
     }
 
@@ -112,16 +123,22 @@ impl Syncer {
         deadline: Option<Instant>,
         summary: &mut RunSummary,
     ) -> Result<(), SyncError> {
-        let ctx = TenantContext::load(self, &request.tenant).await?;
+        let ctx = Arc::new(TenantContext::load(self, &request.tenant).await?);
         let mut run = Run {
             ctx: &ctx,
             summary: summary.clone(),
             seen: HashSet::new(),
         };
 
-        let result = match &request.opportunity_ids {
-            Some(ids) => self.run_ids(&mut run, ids, request.dry_run).await,
-            None => self.run_listings(&mut run, request, deadline).await,
+        let drained = self
+            .drain_pending(&ctx, &mut run.summary, &mut run.seen, request.dry_run, deadline)
+            .await;
+        let result = match drained {
+            Err(err) => Err(err),
+            Ok(()) => match &request.opportunity_ids {
+                Some(ids) => self.run_ids(&mut run, ids, request.dry_run).await,
+                None => self.run_listings(&mut run, request, deadline).await,
+            },
         };
 
         run.summary.api_calls = ctx.lever.calls();
@@ -155,9 +172,12 @@ impl Syncer {
     ) -> Result<(), SyncError> {
         let tenant = request.tenant.as_str();
         let mut cursor = self.start_cursor(run, request).await?;
+        let mut pages = 0;
 
         while cursor.listing < cursor.listings.len() {
-            if past_deadline(deadline, self.options.deadline_margin) {
+            // At least one page per invocation, so a run always makes progress even when
+            // loading the dimensions used up the time before the margin.
+            if pages > 0 && past_deadline(deadline, self.options.deadline_margin) {
                 run.summary.status = RunStatus::Partial;
                 info!(
                     event = "backfill_deadline",
@@ -170,11 +190,15 @@ impl Syncer {
 
             let next = self.walk_page(run, &cursor, request.dry_run).await?;
             cursor = advance(cursor, next);
+            pages += 1;
             if !request.dry_run {
                 self.store.set_cursor(tenant, Some(&cursor)).await?;
             }
         }
 
+        if let Some(since) = cursor.deletions_since {
+            self.remove_deleted(run, since, request.dry_run).await?;
+        }
         self.finish(tenant, request, cursor.run_started_at).await
     }
 
@@ -231,12 +255,14 @@ impl Syncer {
 
         let now = self.clock.now_ms();
         let watermark = self.store.watermark(&request.tenant).await?;
+        let overlap = self.options.incremental_overlap_ms;
         Ok(Cursor {
             plan,
-            listings: listings(request, watermark, now, self.options.incremental_overlap_ms),
+            listings: listings(request, watermark, now, overlap),
             listing: 0,
             offset: None,
             run_started_at: now,
+            deletions_since: deletions_since(request, watermark, overlap),
         })
     }
 
@@ -269,11 +295,31 @@ impl Syncer {
         run.summary.opportunities_eligible += eligible.len() as u64;
 
         let with_offers = self.read_offers(run.ctx.lever.as_ref(), eligible).await?;
-        let changes = self.diff(run, with_offers).await?;
+        self.write_opportunities(
+            run.ctx,
+            &mut run.summary,
+            with_offers,
+            Source::Backfill,
+            dry_run,
+        )
+        .await
+    }
+
+    /// Normalizes opportunities with their offers, diffs them against the stored lookups and
+    /// writes what changed: the one write path of backfill pages and single refreshes.
+    async fn write_opportunities(
+        &self,
+        ctx: &TenantContext,
+        summary: &mut RunSummary,
+        with_offers: Vec<(Opportunity, Option<Vec<Offer>>)>,
+        source: Source,
+        dry_run: bool,
+    ) -> Result<(), SyncError> {
+        let changes = self.diff(ctx, summary, with_offers, source).await?;
 
         let changes: Vec<StoredOffers> = changes.into_iter().flatten().collect();
         if !dry_run && !changes.is_empty() {
-            self.store.apply(&run.ctx.tenant, &changes).await?;
+            self.store.apply(&ctx.tenant, &changes).await?;
         }
         Ok(())
     }
@@ -316,32 +362,32 @@ impl Syncer {
     /// Normalizes and compares with the stored lookups; `None` for opportunities left as they are.
     async fn diff(
         &self,
-        run: &mut Run<'_>,
+        tenant_ctx: &TenantContext,
+        summary: &mut RunSummary,
         with_offers: Vec<(Opportunity, Option<Vec<Offer>>)>,
+        source: Source,
     ) -> Result<Vec<Option<StoredOffers>>, SyncError> {
         let ids: Vec<String> = with_offers.iter().map(|(o, _)| o.id.clone()).collect();
         let previous: HashMap<String, _> = self
             .store
-            .lookups(&run.ctx.tenant, &ids)
+            .lookups(&tenant_ctx.tenant, &ids)
             .await?
             .into_iter()
             .map(|l| (l.opportunity_id.clone(), l))
             .collect();
-        let ctx = run
-            .ctx
-            .normalize_context(Source::Backfill, self.clock.now_ms());
+        let ctx = tenant_ctx.normalize_context(source, self.clock.now_ms());
 
         let mut changes = Vec::with_capacity(with_offers.len());
         for (opportunity, offers) in with_offers {
             let Some(offers) = offers else {
-                run.summary.skipped.not_found += 1;
+                summary.skipped.not_found += 1;
                 changes.push(None);
                 continue;
             };
-            run.summary.offers_read += offers.len() as u64;
+            summary.offers_read += offers.len() as u64;
             changes.push(diff_one(
                 &ctx,
-                &mut run.summary,
+                summary,
                 &opportunity,
                 &offers,
                 previous.get(&opportunity.id),
@@ -433,7 +479,8 @@ fn past_deadline(deadline: Option<Instant>, margin: Duration) -> bool {
     deadline.is_some_and(|d| d.saturating_duration_since(Instant::now()) <= margin)
 }
 
-fn is_transient(err: &SyncError) -> bool {
+/// True when the same work may succeed if tried again later (Lever or AWS briefly failing).
+pub fn is_transient(err: &SyncError) -> bool {
     match err {
         SyncError::Lever(e) => e.is_transient(),
         SyncError::Store(_) => true,
@@ -448,7 +495,8 @@ fn log_summary(s: &RunSummary) {
         dry_run = s.dry_run, resumed = s.resumed, opportunities_read = s.opportunities_read,
         opportunities_eligible = s.opportunities_eligible, offers_read = s.offers_read,
         offers_written = s.offers_written, offers_unchanged = s.offers_unchanged,
-        offers_deleted = s.offers_deleted, skipped_ineligible = s.skipped.ineligible,
+        offers_deleted = s.offers_deleted, pending_drained = s.pending_drained,
+        pending_left = s.pending_left, skipped_ineligible = s.skipped.ineligible,
         skipped_not_found = s.skipped.not_found, api_calls = s.api_calls, duration_ms = s.duration_ms,
         error = s.error.as_deref().unwrap_or(""),
     );

@@ -30,7 +30,13 @@ pub struct RunSummary {
     pub offers_written: u64,
     pub offers_unchanged: u64,
     pub offers_deleted: u64,
+    /// Opportunities deleted in Lever whose records were removed.
+    pub opportunities_deleted: u64,
     pub skipped: Skipped,
+    /// Pending refresh markers (left by failed webhook deliveries) finished and cleared.
+    pub pending_drained: u64,
+    /// Pending refresh markers still waiting (failed again, dry run, or out of time).
+    pub pending_left: u64,
     pub api_calls: u64,
     pub duration_ms: u64,
     /// Unmapped offer fields holding numbers: candidates for the tenant's field mapping.
@@ -64,7 +70,10 @@ impl RunSummary {
             offers_written: 0,
             offers_unchanged: 0,
             offers_deleted: 0,
+            opportunities_deleted: 0,
             skipped: Skipped::default(),
+            pending_drained: 0,
+            pending_left: 0,
             api_calls: 0,
             duration_ms: 0,
             unmapped_numeric_fields: BTreeSet::new(),

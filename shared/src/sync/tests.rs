@@ -175,6 +175,7 @@ fn syncer(lever: Arc<FakeLever>, store: Arc<MemoryStore>, settings: Value) -> Sy
             concurrency: 2,
             ..SyncOptions::default()
         },
+        contexts: ContextCache::default(),
     }
 }
 

@@ -183,3 +183,24 @@ pub fn fast_sim(opportunities: usize) -> SimConfig {
         ..SimConfig::default()
     }
 }
+
+/// Every item of a table as text (offers, lookups, state, claims, markers).
+pub async fn raw_items(aws: &aws_config::SdkConfig, table: &str) -> Vec<String> {
+    let dynamo = aws_sdk_dynamodb::Client::new(aws);
+    let mut items = Vec::new();
+    let mut start: Option<HashMap<String, AttributeValue>> = None;
+    loop {
+        let page = dynamo
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        items.extend(page.items().iter().map(|item| format!("{item:?}")));
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return items;
+        }
+    }
+}

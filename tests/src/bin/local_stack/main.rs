@@ -4,8 +4,11 @@
 //!   account (its offer stage as the minimum stage, its custom field identifiers).
 //! - `report`: reads the table back, prints a readable summary, and checks it against the
 //!   simulator's ground truth and for personal data. Exits non-zero on any difference.
+//! - `webhooks`: the simulator changes a few opportunities and delivers signed webhooks (and a
+//!   forged one) to the webhook function; the answers and the table are checked.
 
 mod check;
+mod webhooks;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use clap::{Parser, Subcommand};
@@ -52,6 +55,20 @@ enum Command {
         #[arg(long)]
         summary: std::path::PathBuf,
     },
+    /// Deliver webhooks for simulator changes to the webhook function and check the table.
+    Webhooks {
+        #[arg(long)]
+        table: String,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        sim: String,
+        /// The webhook Function URL, e.g. http://127.0.0.1:9000/lambda-url/webhook/demo
+        #[arg(long)]
+        url: String,
+        #[arg(long, default_value = "lever-offers/")]
+        secret_prefix: String,
+    },
 }
 
 #[tokio::main]
@@ -73,6 +90,16 @@ async fn main() -> ExitCode {
             sim,
             summary,
         } => report(&aws, &table, &tenant, &sim, &summary).await,
+        Command::Webhooks {
+            table,
+            tenant,
+            sim,
+            url,
+            secret_prefix,
+        } => {
+            let secret_name = format!("{secret_prefix}{tenant}");
+            webhooks::run(&aws, &table, &tenant, &sim, &url, &secret_name).await
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -101,7 +128,10 @@ async fn seed(
     let secret = json!({
         "lever": { "api_key": api_key },
         "pseudonym_key": format!("demo-pseudonym-key-{}", rand_suffix()),
-        "webhook_tokens": {},
+        "webhook_tokens": webhooks::EVENTS
+            .iter()
+            .map(|event| (event.to_string(), json!([lever_sim::delivery::random_token()])))
+            .collect::<serde_json::Map<String, Value>>(),
         "settings": { "min_stage_id": info["offer_stage_id"], "field_mapping": mapping },
     });
 
