@@ -19,7 +19,8 @@ test: setup
 
 ## test-large: the resumable-backfill check at full size (20,000 opportunities; several minutes)
 test-large: setup
-	RESUME_OPPORTUNITIES=20000 scripts/test.sh -p lever-sim --test resume -- --nocapture
+	source scripts/stack.sh && trap stack_stop EXIT && start_moto && \
+	  RESUME_OPPORTUNITIES=20000 cargo test -p lever-sim --test resume -- --nocapture
 
 ## demo: full backfill of ~2,000 simulated opportunities through the Lambda runtime path
 demo: setup

@@ -220,8 +220,11 @@ mod tests {
 
     #[test]
     fn webhook_defaults_and_its_small_lever_budget() {
-        let cfg = config(&[("OFFERS_TABLE", "offers"), ("WEBHOOK_MAX_AGE_MS", "3600000")])
-            .expect("valid");
+        let cfg = config(&[
+            ("OFFERS_TABLE", "offers"),
+            ("WEBHOOK_MAX_AGE_MS", "3600000"),
+        ])
+        .expect("valid");
         assert_eq!(cfg.webhook.max_age_ms, 3_600_000);
         assert_eq!(cfg.webhook.max_body_bytes, 65_536);
         assert_eq!(cfg.webhook.max_future_ms, 300_000);

@@ -125,8 +125,11 @@ pub trait OfferStore: Send + Sync {
 
     /// Deletes a marker if it is still the version read (same `attempts`); returns `false`
     /// when a newer failure bumped it meanwhile, so that one is kept for the next run.
-    async fn clear_pending(&self, tenant: &str, marker: &PendingRefresh)
-    -> Result<bool, StoreError>;
+    async fn clear_pending(
+        &self,
+        tenant: &str,
+        marker: &PendingRefresh,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Reads a tenant's secret document.

@@ -279,9 +279,11 @@ impl SecretWriter for StaticSecrets {
         refresh_token: &SecretString,
     ) -> Result<(), SecretError> {
         let mut secrets = self.secrets.lock().expect("static secrets lock");
-        let secret = secrets.get_mut(tenant).ok_or_else(|| SecretError::NotFound {
-            tenant: tenant.to_owned(),
-        })?;
+        let secret = secrets
+            .get_mut(tenant)
+            .ok_or_else(|| SecretError::NotFound {
+                tenant: tenant.to_owned(),
+            })?;
 
         match &mut secret.lever {
             LeverCredential::Oauth(oauth) => {
@@ -344,7 +346,10 @@ mod tests {
         assert_eq!(oauth.client_secret.expose_secret(), "cs-789");
         assert_eq!(oauth.refresh_token.expose_secret(), "rt-000");
         let debug = format!("{secret:?}");
-        assert!(!debug.contains("cs-789") && !debug.contains("rt-000"), "{debug}");
+        assert!(
+            !debug.contains("cs-789") && !debug.contains("rt-000"),
+            "{debug}"
+        );
     }
 
     #[test]
@@ -376,10 +381,11 @@ mod tests {
 
     #[test]
     fn refresh_token_swap_refuses_an_api_key_document() {
-        let text = SecretString::from(r#"{ "lever": { "api_key": "k-123" }, "pseudonym_key": "p" }"#);
+        let text =
+            SecretString::from(r#"{ "lever": { "api_key": "k-123" }, "pseudonym_key": "p" }"#);
 
-        let err = with_refresh_token("acme", &text, &SecretString::from("rt-1"))
-            .expect_err("no oauth");
+        let err =
+            with_refresh_token("acme", &text, &SecretString::from("rt-1")).expect_err("no oauth");
         assert_eq!(
             err.to_string(),
             "secret of tenant acme is not valid: lever.oauth is missing"
@@ -396,7 +402,8 @@ mod tests {
             .await
             .expect("stored");
 
-        let LeverCredential::Oauth(oauth) = secrets.reload_secret("acme").await.expect("read").lever
+        let LeverCredential::Oauth(oauth) =
+            secrets.reload_secret("acme").await.expect("read").lever
         else {
             panic!("expected oauth")
         };

@@ -39,12 +39,12 @@ pub use dataset::*;
 pub use faults::{FaultState, Faults};
 pub use generate::{DEFAULT_NOW_MS, generate};
 pub use mutate::{Change, ChangeKind};
-pub use webhooks::{DeliverReport, DeliverRequest};
 pub use oauth::{OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAuthControl, OAuthCounters, OAuthReport};
 pub use paging::{decode_token, encode_token};
 pub use truth::{
     KeyedBy, Outcome, PayKind, PayUnit, Period, Truth, TruthJob, TruthOffer, TruthPay,
 };
+pub use webhooks::{DeliverReport, DeliverRequest};
 
 use server::{SimState, lock};
 use std::net::SocketAddr;

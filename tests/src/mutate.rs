@@ -5,9 +5,9 @@
 
 use crate::catalog;
 use crate::dataset::{Archive, Dataset, Interval, OfferStatus, Opportunity};
-use rand::{Rng, SeedableRng};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -129,7 +129,12 @@ fn donor<'a>(d: &'a Dataset, o: &Opportunity) -> Option<&'a crate::dataset::Offe
     let posting = &o.application.as_ref()?.posting_id;
     d.opportunities
         .iter()
-        .filter(|other| other.application.as_ref().is_some_and(|a| &a.posting_id == posting))
+        .filter(|other| {
+            other
+                .application
+                .as_ref()
+                .is_some_and(|a| &a.posting_id == posting)
+        })
         .flat_map(|other| other.offers.iter())
         .find(|offer| offer.terms.job_posting.as_ref() == Some(posting))
 }

@@ -366,9 +366,7 @@ mod tests {
             0,
         );
         let grant = server.issue_grant();
-        let answer = server
-            .refresh(&form(&grant), 1_000)
-            .expect("refreshed");
+        let answer = server.refresh(&form(&grant), 1_000).expect("refreshed");
         let headers = bearer(&text(&answer, "access_token"));
 
         assert_eq!(server.admit_bearer(&headers, 2_999), Some(true));

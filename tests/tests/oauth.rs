@@ -119,7 +119,10 @@ fn assert_no_secrets(stack: &Stack, texts: &[String]) {
 
     for text in texts {
         for secret in &secrets {
-            assert!(!text.contains(secret.as_str()), "{secret} leaked into {text}");
+            assert!(
+                !text.contains(secret.as_str()),
+                "{secret} leaked into {text}"
+            );
         }
     }
 }
@@ -156,10 +159,18 @@ async fn oauth_tenant_syncs_across_a_forced_expiry_and_two_refreshes() {
 
     let stored = stored_secret(&stack, &stack.tenant).await;
     assert_eq!(stored["lever"]["oauth"]["refresh_token"], last.as_str());
-    assert_eq!(stored, oauth_secret(&stack, &last), "every other field is kept");
+    assert_eq!(
+        stored,
+        oauth_secret(&stack, &last),
+        "every other field is kept"
+    );
 
     let minimum = stack.sim.minimum_calls(Some(&stack.sim.offer_stage_id()));
-    assert_eq!(summary.api_calls, minimum + 1, "only the refused page is sent twice");
+    assert_eq!(
+        summary.api_calls,
+        minimum + 1,
+        "only the refused page is sent twice"
+    );
 
     let logs = logs.text();
     assert_eq!(logs.matches("oauth_token_refreshed").count(), 2, "{logs}");
@@ -171,7 +182,10 @@ async fn oauth_tenant_syncs_across_a_forced_expiry_and_two_refreshes() {
     let digest = shared::lever::oauth::digest(&SecretString::from(last));
     let lease: Vec<&String> = items.iter().filter(|i| i.contains("OAUTH_LEASE")).collect();
     assert_eq!(lease.len(), 1);
-    assert!(lease[0].contains(&digest), "lease records the stored token's digest");
+    assert!(
+        lease[0].contains(&digest),
+        "lease records the stored token's digest"
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -195,7 +209,12 @@ async fn a_revoked_grant_fails_only_its_tenant() {
     assert_eq!(summaries[0].api_calls, 0);
 
     assert_eq!(summaries[1].tenant, stack.tenant);
-    assert_eq!(summaries[1].status, RunStatus::Complete, "{:?}", summaries[1].error);
+    assert_eq!(
+        summaries[1].status,
+        RunStatus::Complete,
+        "{:?}",
+        summaries[1].error
+    );
     assert_eq!(
         check::compare(&stack.sim.truth(), &stack.records().await),
         Vec::<String>::new()
@@ -212,8 +231,16 @@ async fn a_revoked_grant_fails_only_its_tenant() {
     let alarms: Vec<&str> = logs.lines().filter(|l| l.contains("auth_failed")).collect();
     assert_eq!(alarms.len(), 1, "{logs}");
     assert!(alarms[0].contains("ERROR"), "{}", alarms[0]);
-    assert!(alarms[0].contains(&format!("tenant={oauth_tenant}")), "{}", alarms[0]);
-    assert!(alarms[0].contains("reason=\"invalid_grant\""), "{}", alarms[0]);
+    assert!(
+        alarms[0].contains(&format!("tenant={oauth_tenant}")),
+        "{}",
+        alarms[0]
+    );
+    assert!(
+        alarms[0].contains("reason=\"invalid_grant\""),
+        "{}",
+        alarms[0]
+    );
     assert_no_secrets(&stack, &[logs]);
 }
 
@@ -222,9 +249,13 @@ async fn two_containers_refresh_one_after_the_other_through_the_lease() {
     let stack = oauth_stack(&[]).await;
     let first = stack.sim.issue_refresh_token();
     replace_secret(&stack, &oauth_secret(&stack, &first)).await;
-    let ids: Vec<String> = stack
-        .sim
-        .with_dataset(|d| d.opportunities.iter().take(6).map(|o| o.id.clone()).collect());
+    let ids: Vec<String> = stack.sim.with_dataset(|d| {
+        d.opportunities
+            .iter()
+            .take(6)
+            .map(|o| o.id.clone())
+            .collect()
+    });
     let request = |ids: &[String]| RunRequest {
         opportunity_ids: Some(ids.to_vec()),
         ..stack.request(Mode::Full)
@@ -234,7 +265,10 @@ async fn two_containers_refresh_one_after_the_other_through_the_lease() {
 
     let (a, b) = tokio::join!(one.run(&first_half, None), two.run(&second_half, None));
 
-    assert_eq!((a.status, b.status), (RunStatus::Complete, RunStatus::Complete));
+    assert_eq!(
+        (a.status, b.status),
+        (RunStatus::Complete, RunStatus::Complete)
+    );
     let report = stack.sim.oauth();
     assert_eq!(report.counters.token_requests, 2);
     assert_eq!(report.counters.refreshed, 2);

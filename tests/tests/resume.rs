@@ -10,7 +10,10 @@ use std::time::{Duration, Instant};
 
 /// Set `RESUME_OPPORTUNITIES=20000` for the full-size check (`make test-large`).
 fn opportunities() -> usize {
-    std::env::var("RESUME_OPPORTUNITIES").ok().and_then(|n| n.parse().ok()).unwrap_or(2_000)
+    std::env::var("RESUME_OPPORTUNITIES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(2_000)
 }
 
 fn big_sim() -> SimConfig {
@@ -28,7 +31,10 @@ async fn table_state(stack: &Stack) -> BTreeMap<String, String> {
     let mut state = BTreeMap::new();
     for mut record in stack.records().await {
         record.tenant = String::new();
-        state.insert(record.offer_id.clone(), shared::normalize::content_hash(&record));
+        state.insert(
+            record.offer_id.clone(),
+            shared::normalize::content_hash(&record),
+        );
     }
     state
 }
@@ -40,14 +46,22 @@ async fn a_backfill_stopped_every_few_pages_matches_an_uninterrupted_run() {
     let pieces = Stack::with_env(big_sim(), 4_000.0, 4_000, &env).await;
 
     let uninterrupted = whole.syncer().run(&whole.request(Mode::Full), None).await;
-    assert_eq!(uninterrupted.status, RunStatus::Complete, "{:?}", uninterrupted.error);
+    assert_eq!(
+        uninterrupted.status,
+        RunStatus::Complete,
+        "{:?}",
+        uninterrupted.error
+    );
 
     let (mut invocations, mut written) = (0, 0);
     loop {
         invocations += 1;
         assert!(invocations < 1_000, "the interrupted sync never finished");
         let deadline = Instant::now() + Duration::from_millis(300);
-        let summary = pieces.syncer().run(&pieces.request(Mode::Full), Some(deadline)).await;
+        let summary = pieces
+            .syncer()
+            .run(&pieces.request(Mode::Full), Some(deadline))
+            .await;
 
         written += summary.offers_written;
         match summary.status {
@@ -57,11 +71,21 @@ async fn a_backfill_stopped_every_few_pages_matches_an_uninterrupted_run() {
         }
     }
 
-    assert!(invocations >= 5, "the run was cut into pieces: {invocations} invocations");
-    assert_eq!(written, uninterrupted.offers_written, "every offer written exactly once");
+    assert!(
+        invocations >= 5,
+        "the run was cut into pieces: {invocations} invocations"
+    );
+    assert_eq!(
+        written, uninterrupted.offers_written,
+        "every offer written exactly once"
+    );
     let (a, b) = (table_state(&whole).await, table_state(&pieces).await);
     assert_eq!(a.len(), whole.sim.truth().offers.len());
     let differing = a.keys().filter(|k| a.get(*k) != b.get(*k)).count();
     assert_eq!((differing, a.len()), (0, b.len()), "tables differ");
-    println!("{} opportunities: {} offers, {invocations} invocations", opportunities(), a.len());
+    println!(
+        "{} opportunities: {} offers, {invocations} invocations",
+        opportunities(),
+        a.len()
+    );
 }

@@ -18,11 +18,11 @@
 
 use crate::error::LeverError;
 use crate::lever::limiter::RateLimiter;
-use crate::lever::oauth::TokenProvider;
 use crate::lever::model::{
     ArchiveReason, DeletedOpportunity, Offer, Opportunity, Page, Posting, Requisition,
     RequisitionField, Single, Stage,
 };
+use crate::lever::oauth::TokenProvider;
 use crate::ports::{LeverApi, OpportunityFilter};
 use crate::secrets::LeverCredential;
 use async_trait::async_trait;
@@ -293,7 +293,10 @@ impl HttpLever {
                 let authorization = self.auth.authorization().await?;
                 let generation = authorization.generation;
 
-                match self.attempt(route, &url, attempt, authorization.header).await {
+                match self
+                    .attempt(route, &url, attempt, authorization.header)
+                    .await
+                {
                     Attempt::Finished(Err(LeverError::Unauthorized { status: 401 }))
                         if generation.is_some() =>
                     {
@@ -335,7 +338,10 @@ impl HttpLever {
         }
 
         *reauthorized = true;
-        tracing::info!(event = "oauth_token_refused", "lever refused the access token; refreshing once");
+        tracing::info!(
+            event = "oauth_token_refused",
+            "lever refused the access token; refreshing once"
+        );
         tokens.rejected(generation).await?;
         Ok(())
     }

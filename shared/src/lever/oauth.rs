@@ -263,7 +263,10 @@ impl TokenProvider {
 
         let outcome = self.rotate(state, &grant).await;
 
-        let rotated = outcome.as_ref().ok().and_then(|(_, digest)| digest.as_deref());
+        let rotated = outcome
+            .as_ref()
+            .ok()
+            .and_then(|(_, digest)| digest.as_deref());
         if let Err(err) = self
             .ports
             .lease
@@ -446,7 +449,12 @@ impl TokenProvider {
         state: &mut TokenState,
         refresh_token: &SecretString,
     ) -> Result<TokenGrant, LeverError> {
-        match self.ports.exchange.refresh(&self.client, refresh_token).await {
+        match self
+            .ports
+            .exchange
+            .refresh(&self.client, refresh_token)
+            .await
+        {
             Ok(tokens) => Ok(tokens),
             Err(ExchangeError::InvalidGrant) => {
                 state.dead_grant = Some(digest(refresh_token));

@@ -222,23 +222,63 @@ mod tests {
     fn relocation_equity_value_and_other_kinds_keep_their_kind_and_period() {
         let mapping = FieldMapping::default();
         let cases = [
-            ("custom_relocation", PayKind::Relocation, Period::OneTime, None),
-            ("custom_equity_value", PayKind::Equity, Period::OneTime, None),
-            ("custom_target_bonus", PayKind::TargetBonus, Period::Year, Some(dec("7000.00"))),
-            ("custom_ote", PayKind::Commission, Period::Year, Some(dec("7000.00"))),
+            (
+                "custom_relocation",
+                PayKind::Relocation,
+                Period::OneTime,
+                None,
+            ),
+            (
+                "custom_equity_value",
+                PayKind::Equity,
+                Period::OneTime,
+                None,
+            ),
+            (
+                "custom_target_bonus",
+                PayKind::TargetBonus,
+                Period::Year,
+                Some(dec("7000.00")),
+            ),
+            (
+                "custom_ote",
+                PayKind::Commission,
+                Period::Year,
+                Some(dec("7000.00")),
+            ),
         ];
 
         for (identifier, kind, period, annualized) in cases {
             let rule = &mapping.offer_fields[identifier];
             let value = money("7000").expect("amount");
             let el = mapped_element(identifier, rule, value, Some("GBP"), None, &mapping);
-            assert_eq!((el.kind, el.period, el.annualized_amount), (kind, period, annualized));
-            assert_eq!((el.unit, el.currency.as_deref()), (PayUnit::Currency, Some("GBP")));
+            assert_eq!(
+                (el.kind, el.period, el.annualized_amount),
+                (kind, period, annualized)
+            );
+            assert_eq!(
+                (el.unit, el.currency.as_deref()),
+                (PayUnit::Currency, Some("GBP"))
+            );
         }
 
-        let other = PayFieldRule { kind: PayKind::Other, unit: PayUnit::Currency, period: Some(Period::Month) };
-        let el = mapped_element("custom_stipend", &other, money("100").expect("a"), None, None, &mapping);
-        assert_eq!((el.kind, el.annualized_amount), (PayKind::Other, Some(dec("1200.00"))));
+        let other = PayFieldRule {
+            kind: PayKind::Other,
+            unit: PayUnit::Currency,
+            period: Some(Period::Month),
+        };
+        let el = mapped_element(
+            "custom_stipend",
+            &other,
+            money("100").expect("a"),
+            None,
+            None,
+            &mapping,
+        );
+        assert_eq!(
+            (el.kind, el.annualized_amount),
+            (PayKind::Other, Some(dec("1200.00")))
+        );
     }
 
     #[test]

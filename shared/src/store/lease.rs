@@ -96,7 +96,11 @@ impl TokenLease for DynamoLease {
         match request.send().await {
             Ok(_) => Ok(()),
             Err(err) if is_conditional_failure(&err) => {
-                tracing::warn!(event = "oauth_lease_lost", tenant, "the refresh lease expired before release");
+                tracing::warn!(
+                    event = "oauth_lease_lost",
+                    tenant,
+                    "the refresh lease expired before release"
+                );
                 Ok(())
             }
             Err(err) => Err(super::dynamo::dynamo_error("UpdateItem", err)),
@@ -202,22 +206,37 @@ mod tests {
     async fn one_owner_at_a_time_until_release_or_expiry() {
         let lease = MemoryLease::default();
 
-        let first = lease.try_acquire("acme", "a", 1_000, 500).await.expect("ok");
-        let second = lease.try_acquire("acme", "b", 1_200, 500).await.expect("ok");
-        let other_tenant = lease.try_acquire("globex", "b", 1_200, 500).await.expect("ok");
+        let first = lease
+            .try_acquire("acme", "a", 1_000, 500)
+            .await
+            .expect("ok");
+        let second = lease
+            .try_acquire("acme", "b", 1_200, 500)
+            .await
+            .expect("ok");
+        let other_tenant = lease
+            .try_acquire("globex", "b", 1_200, 500)
+            .await
+            .expect("ok");
         assert_eq!(first, Some(LeaseGrant { rotated: None }));
         assert_eq!(second, None);
         assert!(other_tenant.is_some());
         assert_eq!(lease.holder("acme", 1_200).as_deref(), Some("a"));
 
-        let after_expiry = lease.try_acquire("acme", "b", 1_501, 500).await.expect("ok");
+        let after_expiry = lease
+            .try_acquire("acme", "b", 1_501, 500)
+            .await
+            .expect("ok");
         assert!(after_expiry.is_some());
 
         lease.release("acme", "a", Some("stale")).await.expect("ok");
         assert_eq!(lease.holder("acme", 1_600).as_deref(), Some("b"));
 
         lease.release("acme", "b", Some("d-1")).await.expect("ok");
-        let next = lease.try_acquire("acme", "a", 1_700, 500).await.expect("ok");
+        let next = lease
+            .try_acquire("acme", "a", 1_700, 500)
+            .await
+            .expect("ok");
         assert_eq!(
             next,
             Some(LeaseGrant {

@@ -206,4 +206,3 @@ pub struct PendingRefresh {
     /// Why the last attempt failed, as a short category (e.g. `lever_unavailable`).
     pub reason: String,
 }
-

@@ -21,7 +21,11 @@ impl Syncer {
             for deleted in &page.data {
                 let removed = match dry_run {
                     true => 0,
-                    false => self.store.remove_opportunity(&run.ctx.tenant, &deleted.id).await?,
+                    false => {
+                        self.store
+                            .remove_opportunity(&run.ctx.tenant, &deleted.id)
+                            .await?
+                    }
                 };
                 run.summary.offers_deleted += removed as u64;
                 run.summary.opportunities_deleted += u64::from(removed > 0);
@@ -39,7 +43,11 @@ impl Syncer {
 
 /// Since when a plan reads deletions: the whole history for an unbounded full run, the
 /// watermark (minus the overlap) for an incremental one, none for a windowed run.
-pub(super) fn deletions_since(request: &RunRequest, watermark: Option<i64>, overlap: i64) -> Option<i64> {
+pub(super) fn deletions_since(
+    request: &RunRequest,
+    watermark: Option<i64>,
+    overlap: i64,
+) -> Option<i64> {
     if request.since.is_some() || request.until.is_some() {
         return None;
     }

@@ -2,19 +2,19 @@
 //! of one opportunity. Lever is read through [`LeverApi`], results written through
 //! [`OfferStore`]; nothing here knows about Lambda.
 
-pub mod eligibility;
-pub mod request;
-pub mod summary;
 mod contexts;
 mod deletions;
+pub mod eligibility;
 mod refresh;
+pub mod request;
+pub mod summary;
 mod tenant;
 
+pub use contexts::{ContextCache, DEFAULT_CONTEXT_TTL, DEFAULT_RELOAD_GAP};
 pub use eligibility::Eligibility;
+pub use refresh::{RefreshOutcome, Refreshed};
 pub use request::{Invocation, Mode, RunRequest, parse_invocation};
 pub use summary::{RunStatus, RunSummary, Skipped};
-pub use contexts::{ContextCache, DEFAULT_CONTEXT_TTL, DEFAULT_RELOAD_GAP};
-pub use refresh::{RefreshOutcome, Refreshed};
 pub use tenant::{LeverFactory, TenantContext};
 
 use crate::error::{LeverError, SyncError};
@@ -131,7 +131,13 @@ impl Syncer {
         };
 
         let drained = self
-            .drain_pending(&ctx, &mut run.summary, &mut run.seen, request.dry_run, deadline)
+            .drain_pending(
+                &ctx,
+                &mut run.summary,
+                &mut run.seen,
+                request.dry_run,
+                deadline,
+            )
             .await;
         let result = match drained {
             Err(err) => Err(err),

@@ -131,7 +131,12 @@ impl Syncer {
                 .await
                 .map_err(Into::into),
             Err(err) if is_transient(&err) => {
-                warn!(event = "pending_failed", tenant = %ctx.tenant, opportunity_id = id, error = %err);
+                warn!(
+                    event = "pending_failed",
+                    tenant = %ctx.tenant,
+                    opportunity_id = id,
+                    error = %err,
+                );
                 Ok(false)
             }
             Err(err) => Err(err),

@@ -48,7 +48,11 @@ async fn answer(
         .expect("replies")
         .pop_front()
         .unwrap_or((418, String::new()));
-    (axum::http::StatusCode::from_u16(status).expect("status"), body).into_response()
+    (
+        axum::http::StatusCode::from_u16(status).expect("status"),
+        body,
+    )
+        .into_response()
 }
 
 async fn client(harness: &Harness, replies: Vec<(u16, String)>) -> (HttpLever, Api) {
@@ -57,7 +61,9 @@ async fn client(harness: &Harness, replies: Vec<(u16, String)>) -> (HttpLever, A
         ..Api::default()
     };
     let app = Router::new().fallback(answer).with_state(api.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
 
@@ -120,7 +126,12 @@ async fn a_401_mid_paging_refreshes_once_and_retries_the_same_page() {
 #[tokio::test]
 async fn a_401_right_after_the_refresh_is_an_invalid_grant_without_a_loop() {
     let harness = Harness::new(HOUR, Duration::ZERO);
-    let replies = vec![unauthorized(), unauthorized(), unauthorized(), unauthorized()];
+    let replies = vec![
+        unauthorized(),
+        unauthorized(),
+        unauthorized(),
+        unauthorized(),
+    ];
     let (lever, api) = client(&harness, replies).await;
 
     let err = lever.stages().await.expect_err("refused");
@@ -131,7 +142,11 @@ async fn a_401_right_after_the_refresh_is_an_invalid_grant_without_a_loop() {
 
     let again = lever.stages().await.expect_err("still refused");
     assert!(matches!(again, LeverError::InvalidGrant), "{again:?}");
-    assert_eq!(harness.exchange.sent(), vec!["rt-0", "rt-1"], "no new refresh");
+    assert_eq!(
+        harness.exchange.sent(),
+        vec!["rt-0", "rt-1"],
+        "no new refresh"
+    );
 }
 
 #[tokio::test]

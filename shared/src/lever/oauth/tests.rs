@@ -154,7 +154,11 @@ async fn concurrent_callers_in_one_process_share_one_refresh() {
     let calls = (0..16).map(|_| provider.bearer());
     let bearers = futures::future::join_all(calls).await;
 
-    assert!(bearers.iter().all(|b| b.as_ref().map(token).ok() == Some("at-1")));
+    assert!(
+        bearers
+            .iter()
+            .all(|b| b.as_ref().map(token).ok() == Some("at-1"))
+    );
     assert_eq!(harness.exchange.sent(), vec!["rt-0"]);
 }
 
@@ -175,7 +179,10 @@ async fn processes_take_turns_through_the_lease() {
     tokens.sort();
 
     assert_eq!(tokens, vec!["at-1", "at-2", "at-3", "at-4"]);
-    assert_eq!(harness.exchange.sent(), vec!["rt-0", "rt-1", "rt-2", "rt-3"]);
+    assert_eq!(
+        harness.exchange.sent(),
+        vec!["rt-0", "rt-1", "rt-2", "rt-3"]
+    );
     assert_eq!(harness.secrets.stored_refresh(), "rt-4");
 }
 
@@ -232,7 +239,10 @@ async fn a_rejected_token_is_refreshed_once_for_all_callers_holding_it() {
     let provider = harness.provider();
     let first = provider.bearer().await.expect("first");
 
-    let retry = provider.rejected(first.generation).await.expect("refreshed");
+    let retry = provider
+        .rejected(first.generation)
+        .await
+        .expect("refreshed");
     let late = provider.rejected(first.generation).await.expect("already");
 
     assert_eq!((token(&retry), token(&late)), ("at-2", "at-2"));
@@ -257,8 +267,14 @@ async fn invalid_grant_is_final_logged_and_not_retried() {
     let logs = logs.text();
     let failures: Vec<&str> = logs.lines().filter(|l| l.contains("auth_failed")).collect();
     assert_eq!(failures.len(), 2, "one per refused call: {logs}");
-    assert!(failures[1].contains("the secret holds no new refresh token"), "{logs}");
-    assert!(failures[0].contains("ERROR") && failures[0].contains("tenant=acme"), "{logs}");
+    assert!(
+        failures[1].contains("the secret holds no new refresh token"),
+        "{logs}"
+    );
+    assert!(
+        failures[0].contains("ERROR") && failures[0].contains("tenant=acme"),
+        "{logs}"
+    );
     assert!(failures[0].contains("reason=\"invalid_grant\""), "{logs}");
 }
 
@@ -292,7 +308,10 @@ async fn refusal_right_after_a_refresh_is_an_invalid_grant() {
     let err = provider.refused_after_refresh().await;
 
     assert!(matches!(err, LeverError::InvalidGrant));
-    assert!(logs.text().contains("access token refused right after a refresh"));
+    assert!(
+        logs.text()
+            .contains("access token refused right after a refresh")
+    );
 }
 
 #[tokio::test]
@@ -305,8 +324,14 @@ async fn wrong_client_credentials_are_unauthorized() {
     let err = provider.bearer().await.expect_err("refused");
 
     assert!(matches!(err, LeverError::Unauthorized { status: 401 }));
-    assert!(provider.serves(&wrong), "same app, whatever the refresh token");
-    assert!(!provider.serves(&credential(FIRST_REFRESH)), "another client secret");
+    assert!(
+        provider.serves(&wrong),
+        "same app, whatever the refresh token"
+    );
+    assert!(
+        !provider.serves(&credential(FIRST_REFRESH)),
+        "another client secret"
+    );
 }
 
 #[tokio::test]
@@ -319,18 +344,33 @@ async fn logs_of_the_whole_flow_hold_no_secret() {
     provider.rejected(first.generation).await.expect("second");
     harness.secrets.fail_next_writes(1);
     harness.clock.advance(HOUR);
-    provider.bearer().await.expect("third after a retried write");
+    provider
+        .bearer()
+        .await
+        .expect("third after a retried write");
     harness.exchange.revoke();
     harness.clock.advance(HOUR);
     provider.bearer().await.expect_err("revoked");
 
     let logs = logs.text();
     assert_eq!(logs.matches("oauth_token_refreshed").count(), 3, "{logs}");
-    for secret in [CLIENT_SECRET, "rt-0", "rt-1", "rt-2", "rt-3", "at-1", "at-2", "at-3"] {
+    for secret in [
+        CLIENT_SECRET,
+        "rt-0",
+        "rt-1",
+        "rt-2",
+        "rt-3",
+        "at-1",
+        "at-2",
+        "at-3",
+    ] {
         assert!(!logs.contains(secret), "{secret} leaked: {logs}");
     }
     let debug = format!("{provider:?} {first:?}");
-    assert!(!debug.contains("at-1") && !debug.contains(CLIENT_SECRET), "{debug}");
+    assert!(
+        !debug.contains("at-1") && !debug.contains(CLIENT_SECRET),
+        "{debug}"
+    );
 }
 
 // --- the token endpoint over HTTP ------------------------------------------------------------
@@ -351,7 +391,11 @@ async fn token_route(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    endpoint.bodies.lock().expect("bodies").push((content_type, body));
+    endpoint
+        .bodies
+        .lock()
+        .expect("bodies")
+        .push((content_type, body));
 
     let (status, body) = endpoint
         .replies
@@ -366,14 +410,19 @@ async fn token_route(
 async fn endpoint(replies: Vec<(u16, &str)>) -> (HttpTokenExchange, Endpoint) {
     let endpoint = Endpoint {
         replies: Arc::new(StdMutex::new(
-            replies.into_iter().map(|(s, b)| (s, b.to_owned())).collect(),
+            replies
+                .into_iter()
+                .map(|(s, b)| (s, b.to_owned()))
+                .collect(),
         )),
         ..Endpoint::default()
     };
     let app = Router::new()
         .route("/oauth/token", axum::routing::post(token_route))
         .with_state(endpoint.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let address = listener.local_addr().expect("address");
     tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
 
@@ -408,7 +457,10 @@ async fn posts_a_form_encoded_refresh_and_reads_the_grant() {
         .expect("grant");
 
     assert_eq!(grant.access_token.expose_secret(), "at-9");
-    assert_eq!(grant.refresh_token.as_ref().map(|t| t.expose_secret()), Some("rt-9"));
+    assert_eq!(
+        grant.refresh_token.as_ref().map(|t| t.expose_secret()),
+        Some("rt-9")
+    );
     assert_eq!(grant.expires_in, HOUR);
     let bodies = endpoint.bodies.lock().expect("bodies").clone();
     assert_eq!(
@@ -424,7 +476,8 @@ async fn posts_a_form_encoded_refresh_and_reads_the_grant() {
 #[tokio::test]
 async fn invalid_grant_is_recognised_whatever_the_4xx_status() {
     for status in [400, 401, 403] {
-        let body = r#"{"error":"invalid_grant","error_description":"Unknown or invalid refresh token."}"#;
+        let body =
+            r#"{"error":"invalid_grant","error_description":"Unknown or invalid refresh token."}"#;
         let (exchange, endpoint) = endpoint(vec![(status, body)]).await;
 
         let err = exchange
@@ -440,11 +493,19 @@ async fn invalid_grant_is_recognised_whatever_the_4xx_status() {
 #[tokio::test]
 async fn other_refusals_and_ambiguous_failures_are_not_retried() {
     let cases = [
-        (401, r#"{"error":"invalid_client"}"#, ExchangeError::Rejected { status: 401 }),
+        (
+            401,
+            r#"{"error":"invalid_client"}"#,
+            ExchangeError::Rejected { status: 401 },
+        ),
         (400, "not json", ExchangeError::Rejected { status: 400 }),
         (500, "", ExchangeError::Unavailable { status: Some(500) }),
         (502, "", ExchangeError::Unavailable { status: Some(502) }),
-        (200, r#"{"access_token":"a","token_type":"mac","expires_in":1}"#, ExchangeError::Malformed),
+        (
+            200,
+            r#"{"access_token":"a","token_type":"mac","expires_in":1}"#,
+            ExchangeError::Malformed,
+        ),
     ];
     for (status, body, expected) in cases {
         let (exchange, endpoint) = endpoint(vec![(status, body), (200, OK)]).await;
@@ -455,7 +516,11 @@ async fn other_refusals_and_ambiguous_failures_are_not_retried() {
             .expect_err("failed");
 
         assert_eq!(err, expected);
-        assert_eq!(endpoint.bodies.lock().expect("bodies").len(), 1, "sent once");
+        assert_eq!(
+            endpoint.bodies.lock().expect("bodies").len(),
+            1,
+            "sent once"
+        );
     }
 }
 
