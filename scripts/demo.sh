@@ -6,6 +6,8 @@
 # again. Everything runs on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Its own directory for logs and env files, so a demo and a test run can share the checkout.
+STACK_DIR="${STACK_DIR:-$(pwd)/.local/demo}"
 source scripts/stack.sh
 trap stack_stop EXIT
 
@@ -14,7 +16,7 @@ TENANT=demo
 TABLE="demo-offers-$(date +%s)"
 
 echo "== Building =="
-cargo build --quiet -p lever-sim --bins
+cargo build --quiet --bin lever-sim --bin local-stack
 cargo build --quiet --bin backfill --bin webhook  # what cargo lambda watch runs
 
 echo "== Starting the local stack =="

@@ -39,9 +39,11 @@ start_moto() {
 }
 
 # Starts lever-sim with the given arguments; sets SIM_URL (control root) and LEVER_API_URL.
+# SIM_BIN picks the build (default: debug), SIM_NAME the log names (several simulators).
 start_sim() {
-  local log="$STACK_DIR/lever-sim.out"
-  setsid ./target/debug/lever-sim serve --host 127.0.0.1 --port 0 "$@" >"$log" 2>"$STACK_DIR/lever-sim.log" &
+  local name="${SIM_NAME:-lever-sim}"
+  local log="$STACK_DIR/$name.out"
+  setsid "${SIM_BIN:-./target/debug/lever-sim}" serve --host 127.0.0.1 --port 0 "$@" >"$log" 2>"$STACK_DIR/$name.log" &
   STACK_PIDS+=($!)
   for _ in $(seq 1 300); do
     if grep -q "listening on" "$log" 2>/dev/null; then break; fi
@@ -53,10 +55,12 @@ start_sim() {
   echo "lever-sim listening on $SIM_URL"
 }
 
-# Starts `cargo lambda watch` (the Lambda runtime emulator); sets LAMBDA_PORT.
+# Starts `cargo lambda watch` (the Lambda runtime emulator) with an env file and, optionally,
+# more watch arguments (e.g. `--profile bench-run`); sets LAMBDA_PORT.
+# `--ignore-changes`: source edits during a run must not restart a function mid-invocation.
 start_watch() {
   LAMBDA_PORT=$(free_port)
-  setsid "$VENV/bin/cargo-lambda" lambda watch -A 127.0.0.1 -P "$LAMBDA_PORT" --env-file "$1" --timeout 900 \
+  setsid "$VENV/bin/cargo-lambda" lambda watch -A 127.0.0.1 -P "$LAMBDA_PORT" --env-file "$1" --timeout 900 --ignore-changes "${@:2}" \
     >"$STACK_DIR/watch.log" 2>&1 &
   STACK_PIDS+=($!)
   export LAMBDA_PORT

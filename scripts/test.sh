@@ -10,6 +10,8 @@
 #   E2E_WATCH_LOG     where the functions' log lines go
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Its own directory for logs and env files, so a demo and a test run can share the checkout.
+STACK_DIR="${STACK_DIR:-$(pwd)/.local/test}"
 source scripts/stack.sh
 trap stack_stop EXIT
 

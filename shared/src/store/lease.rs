@@ -1,9 +1,11 @@
 //! The OAuth refresh lease ([`TokenLease`]): one item per tenant, `pk = T#<tenant>#STATE`,
-//! `sk = OAUTH_LEASE`, holding `owner`, `expires_at` (epoch ms) and `rotated` (SHA-256 of the
-//! refresh token last stored, never the token itself).
+//! `sk = OAUTH_LEASE`, holding `owner`, `lease_until` (epoch ms) and `rotated` (SHA-256 of the
+//! refresh token last stored, never the token itself). `lease_until` is deliberately not the
+//! table's TTL attribute `expires_at` (epoch seconds): DynamoDB would delete the item, and
+//! `rotated` with it.
 //!
 //! Taking the lease is one conditional UpdateItem: it succeeds when the item is new, expired,
-//! or already this owner's. Releasing sets `expires_at` to 0 on condition that the owner still
+//! or already this owner's. Releasing sets `lease_until` to 0 on condition that the owner still
 //! holds it, so a holder whose lease ran out cannot release its successor's. The item is kept
 //! between refreshes because `rotated` must outlive the lease.
 
@@ -50,9 +52,9 @@ impl TokenLease for DynamoLease {
             .table_name(&self.table)
             .key("pk", AttributeValue::S(state_partition(tenant)))
             .key("sk", AttributeValue::S(LEASE_SORT_KEY.to_owned()))
-            .update_expression("SET #owner = :owner, expires_at = :until")
+            .update_expression("SET #owner = :owner, lease_until = :until")
             .condition_expression(
-                "attribute_not_exists(pk) OR expires_at < :now OR #owner = :owner",
+                "attribute_not_exists(pk) OR lease_until < :now OR #owner = :owner",
             )
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
@@ -88,9 +90,9 @@ impl TokenLease for DynamoLease {
 
         request = match rotated {
             Some(digest) => request
-                .update_expression("SET expires_at = :zero, rotated = :rotated")
+                .update_expression("SET lease_until = :zero, rotated = :rotated")
                 .expression_attribute_values(":rotated", AttributeValue::S(digest.to_owned())),
-            None => request.update_expression("SET expires_at = :zero"),
+            None => request.update_expression("SET lease_until = :zero"),
         };
 
         match request.send().await {
@@ -140,7 +142,7 @@ pub struct MemoryLease {
 #[derive(Debug, Clone, Default)]
 struct LeaseItem {
     owner: String,
-    expires_at: i64,
+    lease_until: i64,
     rotated: Option<String>,
 }
 
@@ -150,7 +152,7 @@ impl MemoryLease {
         let items = self.items.lock().expect("lease lock");
         items
             .get(tenant)
-            .filter(|item| item.expires_at >= now_ms)
+            .filter(|item| item.lease_until >= now_ms)
             .map(|item| item.owner.clone())
     }
 }
@@ -167,13 +169,13 @@ impl TokenLease for MemoryLease {
         let mut items = self.items.lock().expect("lease lock");
         let item = items.entry(tenant.to_owned()).or_default();
 
-        let free = item.owner.is_empty() || item.expires_at < now_ms || item.owner == owner;
+        let free = item.owner.is_empty() || item.lease_until < now_ms || item.owner == owner;
         if !free {
             return Ok(None);
         }
 
         item.owner = owner.to_owned();
-        item.expires_at = now_ms.saturating_add(ttl_ms);
+        item.lease_until = now_ms.saturating_add(ttl_ms);
         Ok(Some(LeaseGrant {
             rotated: item.rotated.clone(),
         }))
@@ -190,7 +192,7 @@ impl TokenLease for MemoryLease {
             return Ok(());
         };
 
-        item.expires_at = 0;
+        item.lease_until = 0;
         if let Some(digest) = rotated {
             item.rotated = Some(digest.to_owned());
         }

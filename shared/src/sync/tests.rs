@@ -244,8 +244,8 @@ async fn full_run_writes_every_offer_once_and_skips_ineligible() {
     assert_eq!(summary.skipped.ineligible, 1);
     assert_eq!(
         summary.api_calls,
-        5 + 3 + 4,
-        "dimensions + pages + one offers read per eligible"
+        5 + 3 + 1 + 4,
+        "dimensions, pages, the deletions page, one offers read per eligible"
     );
     let mut outcomes: Vec<(String, &str)> = store
         .scan_offers("acme")
