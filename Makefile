@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-large demo lint fmt build package sam-setup sam-check clean
+.PHONY: setup test test-large demo bench lint fmt build package sam-setup sam-check clean
 
 ## setup: virtualenv with the pinned Python tools (moto, cargo-lambda, cfn-lint, checkov)
 setup: $(STAMP)
@@ -25,6 +25,10 @@ test-large: setup
 ## demo: full backfill of ~2,000 simulated opportunities through the Lambda runtime path
 demo: setup
 	scripts/demo.sh
+
+## bench: benchmarks against lever-sim and moto (docs/benchmarks.md); fails when a floor is missed
+bench: setup
+	scripts/bench.sh
 
 ## lint: rustfmt, clippy (-D warnings) and the template checks (cfn-lint, checkov: offline)
 lint: setup

@@ -49,8 +49,12 @@ echo "backfill finished in $(( $(date +%s) - started )) s"
 
 echo
 echo "== Webhooks: signed Lever events through the Function URL of cargo lambda watch =="
+WEBHOOK_URL="http://127.0.0.1:$LAMBDA_PORT/lambda-url/webhook/$TENANT"
+started=$(date +%s)
+curl -s -o /dev/null -m 600 "$WEBHOOK_URL"  # a GET (405): cargo lambda watch starts the function
+echo "webhook function started in $(( $(date +%s) - started )) s (the emulator's cold start)"
 ./target/debug/local-stack webhooks --table "$TABLE" --tenant "$TENANT" --sim "$SIM_URL" \
-  --url "http://127.0.0.1:$LAMBDA_PORT/lambda-url/webhook/$TENANT"
+  --url "$WEBHOOK_URL"
 echo
 echo "Demo passed: every offer stored once, equal to Lever's ground truth, no personal data;"
 echo "webhooks applied in real time and the forged delivery rejected."
