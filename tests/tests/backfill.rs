@@ -201,23 +201,10 @@ async fn missing_offers_are_skipped_and_counted() {
 async fn a_storm_longer_than_the_retry_budget_ends_partial_and_the_next_run_completes() {
     let stack = Stack::with_env(fast_sim(400), 300.0, 300, &[("LEVER_MAX_ATTEMPTS", "3")]).await;
     let truth = stack.sim.truth();
-    let syncer = std::sync::Arc::new(stack.syncer());
     let request = stack.request(Mode::Full);
 
     // Let the first page land, then make Lever fail every request.
-    let run = tokio::spawn({
-        let (syncer, request) = (syncer.clone(), request.clone());
-        async move { syncer.run(&request, None).await }
-    });
-    while syncer
-        .store
-        .cursor(&stack.tenant)
-        .await
-        .expect("cursor")
-        .is_none()
-    {
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    }
+    let run = stack.start_until_checkpoint(&request).await;
     stack.sim.set_faults(Faults {
         fail_5xx: Some(100_000),
         ..Faults::default()

@@ -7,7 +7,6 @@ mod common;
 use common::{Stack, check, fast_sim};
 use lever_sim::Faults;
 use shared::sync::{Mode, RunStatus, RunSummary};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const OPPORTUNITIES: usize = 300;
@@ -31,107 +30,79 @@ async fn assert_exact(stack: &Stack, name: &str, calls: u64) -> u64 {
     overhead
 }
 
-fn patient() -> [(&'static str, &'static str); 1] {
-    [("LEVER_MAX_ATTEMPTS", "40")]
+/// A retry budget that outlasts the injected faults.
+const PATIENT: [(&str, &str); 1] = [("LEVER_MAX_ATTEMPTS", "40")];
+
+/// Runs a full backfill under a fault Lever answers, then retries succeed: the run completes,
+/// the table is exact, and each injected fault costs exactly one extra call.
+async fn assert_retried(
+    name: &str,
+    env: &[(&'static str, &str)],
+    faults: Faults,
+    extra_calls: u64,
+) {
+    let stack = Stack::with_env(fast_sim(OPPORTUNITIES), 300.0, 300, env).await;
+
+    let summary = run_with(&stack, faults).await;
+
+    assert_eq!(
+        summary.status,
+        RunStatus::Complete,
+        "{name}: {:?}",
+        summary.error
+    );
+    assert_eq!(
+        assert_exact(&stack, name, summary.api_calls).await,
+        extra_calls,
+        "{name}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storm_of_429() {
-    let stack = Stack::with_env(fast_sim(OPPORTUNITIES), 300.0, 300, &patient()).await;
-    let summary = run_with(
-        &stack,
-        Faults {
-            storm_429: Some(40),
-            ..Faults::default()
-        },
-    )
-    .await;
-
-    assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.error);
-    assert_eq!(
-        assert_exact(&stack, "429 storm of 40", summary.api_calls).await,
-        40
-    );
+    let faults = Faults {
+        storm_429: Some(40),
+        ..Faults::default()
+    };
+    assert_retried("429 storm of 40", &PATIENT, faults, 40).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bursts_of_500_and_503() {
-    let stack = Stack::with_env(fast_sim(OPPORTUNITIES), 300.0, 300, &patient()).await;
-    let summary = run_with(
-        &stack,
-        Faults {
-            fail_5xx: Some(30),
-            ..Faults::default()
-        },
-    )
-    .await;
-
-    assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.error);
-    assert_eq!(
-        assert_exact(&stack, "30 answers of 500/503", summary.api_calls).await,
-        30
-    );
+    let faults = Faults {
+        fail_5xx: Some(30),
+        ..Faults::default()
+    };
+    assert_retried("30 answers of 500/503", &PATIENT, faults, 30).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_responses_past_the_client_timeout() {
     let env = [("LEVER_TIMEOUT_MS", "200"), ("LEVER_MAX_ATTEMPTS", "10")];
-    let stack = Stack::with_env(fast_sim(OPPORTUNITIES), 300.0, 300, &env).await;
     let faults = Faults {
         slow_ms: Some(1_000),
         slow_count: Some(6),
         ..Faults::default()
     };
-    let summary = run_with(&stack, faults).await;
-
-    assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.error);
-    assert_eq!(
-        assert_exact(
-            &stack,
-            "6 responses slower than the timeout",
-            summary.api_calls
-        )
-        .await,
-        6
-    );
+    assert_retried("6 responses slower than the timeout", &env, faults, 6).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_reset_mid_response() {
-    let stack = Stack::with_env(fast_sim(OPPORTUNITIES), 300.0, 300, &patient()).await;
-    let summary = run_with(
-        &stack,
-        Faults {
-            drop_connections: Some(8),
-            ..Faults::default()
-        },
-    )
-    .await;
-
-    assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.error);
-    assert_eq!(
-        assert_exact(&stack, "8 connection resets", summary.api_calls).await,
-        8
-    );
+    let faults = Faults {
+        drop_connections: Some(8),
+        ..Faults::default()
+    };
+    assert_retried("8 connection resets", &PATIENT, faults, 8).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_json_pages() {
-    let stack = Stack::with_env(fast_sim(OPPORTUNITIES), 300.0, 300, &patient()).await;
-    let summary = run_with(
-        &stack,
-        Faults {
-            malformed_pages: Some(3),
-            ..Faults::default()
-        },
-    )
-    .await;
-
-    assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.error);
-    assert_eq!(
-        assert_exact(&stack, "3 malformed list pages", summary.api_calls).await,
-        3
-    );
+    let faults = Faults {
+        malformed_pages: Some(3),
+        ..Faults::default()
+    };
+    assert_retried("3 malformed list pages", &PATIENT, faults, 3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,26 +176,13 @@ async fn deadline_hit_mid_run_then_continued() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn process_killed_mid_run_and_restarted() {
     let stack = Stack::new(fast_sim(400), 300.0, 300).await;
-    let syncer = Arc::new(stack.syncer());
     let request = stack.request(Mode::Full);
     stack.sim.set_faults(Faults {
         slow_ms: Some(5),
         ..Faults::default()
     });
 
-    let run = tokio::spawn({
-        let (syncer, request) = (syncer.clone(), request.clone());
-        async move { syncer.run(&request, None).await }
-    });
-    while syncer
-        .store
-        .cursor(&stack.tenant)
-        .await
-        .expect("cursor")
-        .is_none()
-    {
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let run = stack.start_until_checkpoint(&request).await;
     tokio::time::sleep(Duration::from_millis(30)).await;
     run.abort();
     assert!(

@@ -123,6 +123,29 @@ impl Stack {
         shared::wiring::syncer(&self.config, &self.aws)
     }
 
+    /// Starts a backfill in the background and returns once its first page is checkpointed.
+    pub async fn start_until_checkpoint(
+        &self,
+        request: &RunRequest,
+    ) -> tokio::task::JoinHandle<shared::sync::RunSummary> {
+        let syncer = std::sync::Arc::new(self.syncer());
+        let run = tokio::spawn({
+            let (syncer, request) = (syncer.clone(), request.clone());
+            async move { syncer.run(&request, None).await }
+        });
+
+        while syncer
+            .store
+            .cursor(&self.tenant)
+            .await
+            .expect("cursor")
+            .is_none()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        }
+        run
+    }
+
     pub fn request(&self, mode: Mode) -> RunRequest {
         RunRequest {
             tenant: self.tenant.clone(),
