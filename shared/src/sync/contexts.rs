@@ -53,13 +53,8 @@ impl ContextCache {
         syncer: &Syncer,
         tenant: &str,
     ) -> Result<Arc<TenantContext>, SyncError> {
-        let now = syncer.clock.now_ms();
-        if let Some((ctx, loaded_at)) = self.cached(tenant) {
-            if now - loaded_at < self.ttl_ms {
-                return Ok(ctx);
-            }
-        }
-        self.load(syncer, tenant, now, "expired").await
+        self.younger_than(syncer, tenant, self.ttl_ms, "expired")
+            .await
     }
 
     /// Reloads the tenant's context because a reference was missing from it, unless it was
@@ -69,13 +64,25 @@ impl ContextCache {
         syncer: &Syncer,
         tenant: &str,
     ) -> Result<Arc<TenantContext>, SyncError> {
+        self.younger_than(syncer, tenant, self.reload_gap_ms, "unknown_reference")
+            .await
+    }
+
+    /// The cached context when it was loaded less than `max_age_ms` ago, else a fresh load.
+    async fn younger_than(
+        &self,
+        syncer: &Syncer,
+        tenant: &str,
+        max_age_ms: i64,
+        reason: &'static str,
+    ) -> Result<Arc<TenantContext>, SyncError> {
         let now = syncer.clock.now_ms();
         if let Some((ctx, loaded_at)) = self.cached(tenant) {
-            if now - loaded_at < self.reload_gap_ms {
+            if now - loaded_at < max_age_ms {
                 return Ok(ctx);
             }
         }
-        self.load(syncer, tenant, now, "unknown_reference").await
+        self.load(syncer, tenant, now, reason).await
     }
 
     /// Drops a tenant's context (the next `get` loads it).
