@@ -6,7 +6,6 @@
 #[path = "../../src/bin/local_stack/check.rs"]
 pub mod check;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use lever_sim::{Sim, SimConfig};
 use serde_json::{Value, json};
 use shared::config::Config;
@@ -167,23 +166,7 @@ impl Stack {
 
     /// Every item in the table as text (offers, lookups, state).
     pub async fn raw_items(&self) -> Vec<String> {
-        let dynamo = aws_sdk_dynamodb::Client::new(&self.aws);
-        let mut items = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let page = dynamo
-                .scan()
-                .table_name(&self.config.table)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .expect("scan");
-            items.extend(page.items().iter().map(|item| format!("{item:?}")));
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return items;
-            }
-        }
+        raw_items(&self.aws, &self.config.table).await
     }
 
     /// Requests the simulator answered with `status`, over every route.
@@ -210,20 +193,7 @@ pub fn fast_sim(opportunities: usize) -> SimConfig {
 /// Every item of a table as text (offers, lookups, state, claims, markers).
 pub async fn raw_items(aws: &aws_config::SdkConfig, table: &str) -> Vec<String> {
     let dynamo = aws_sdk_dynamodb::Client::new(aws);
-    let mut items = Vec::new();
-    let mut start: Option<HashMap<String, AttributeValue>> = None;
-    loop {
-        let page = dynamo
-            .scan()
-            .table_name(table)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .expect("scan");
-        items.extend(page.items().iter().map(|item| format!("{item:?}")));
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return items;
-        }
-    }
+    check::raw_items(&dynamo, table)
+        .await
+        .expect("scan the table")
 }

@@ -3,6 +3,7 @@
 //! Shared by the `local-stack report` command and the integration tests (which include this
 //! file by path), so the demo and the tests hold the product to the same standard.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use lever_sim::{Truth, TruthOffer};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value, json};
@@ -118,4 +119,27 @@ pub fn leaked_pii<'a>(truth: &'a Truth, texts: &[String]) -> Vec<&'a str> {
         .filter(|pii| texts.iter().any(|text| text.contains(pii.as_str())))
         .map(String::as_str)
         .collect()
+}
+
+/// Every item of a table as text (offers, lookups, state, claims, markers), for searching it.
+pub async fn raw_items(
+    dynamo: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<Vec<String>, String> {
+    let mut items = Vec::new();
+    let mut start: Option<HashMap<String, AttributeValue>> = None;
+    loop {
+        let page = dynamo
+            .scan()
+            .table_name(table)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| format!("scan: {}", e.into_service_error()))?;
+        items.extend(page.items().iter().map(|item| format!("{item:?}")));
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return Ok(items);
+        }
+    }
 }

@@ -10,7 +10,6 @@
 mod check;
 mod webhooks;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use clap::{Parser, Subcommand};
 use lever_sim::Truth;
 use serde_json::{Value, json};
@@ -165,7 +164,7 @@ async fn report(
     print_summary(&records, &summary);
 
     let problems = check::compare(&truth, &records);
-    let items = raw_items(&dynamo, table).await?;
+    let items = check::raw_items(&dynamo, table).await?;
     let leaks = check::leaked_pii(&truth, &items);
     println!(
         "\nGround truth: {} offers in Lever, {} in the table, {} differences",
@@ -247,26 +246,6 @@ fn print_counts(title: &str, keys: impl Iterator<Item = String>) {
     println!("\n== {title} ==");
     for (key, count) in counts {
         println!("  {key:<30} {count:>6}");
-    }
-}
-
-/// Every item of the table, offers, lookups and state alike, as text.
-async fn raw_items(dynamo: &aws_sdk_dynamodb::Client, table: &str) -> Result<Vec<String>, String> {
-    let mut items = Vec::new();
-    let mut start: Option<std::collections::HashMap<String, AttributeValue>> = None;
-    loop {
-        let page = dynamo
-            .scan()
-            .table_name(table)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| format!("scan: {}", e.into_service_error()))?;
-        items.extend(page.items().iter().map(|item| format!("{item:?}")));
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return Ok(items);
-        }
     }
 }
 
