@@ -1,5 +1,7 @@
 //! Proves the backfill's logs say what happened without personal data or secrets: every log
-//! line of a debug-level sync is captured and searched.
+//! line of a debug-level, demo-sized sync (2,000 opportunities, with retries) is captured and
+//! searched. To see it fail, log a Lever response body at debug in `shared::lever::client`:
+//! the candidates' phones and emails show up in the assertion.
 
 mod common;
 
@@ -37,7 +39,7 @@ impl<'a> MakeWriter<'a> for Capture {
 async fn debug_logs_of_a_sync_hold_no_personal_data_or_secrets() {
     let capture = Capture::default();
     shared::telemetry::try_init_with("debug", true, capture.clone()).expect("subscriber");
-    let stack = Stack::new(fast_sim(250), 300.0, 300).await;
+    let stack = Stack::new(fast_sim(2_000), 400.0, 400).await;
     let truth = stack.sim.truth();
     stack.sim.set_faults(lever_sim::Faults {
         storm_429: Some(3),
