@@ -117,8 +117,9 @@ fn optional_string(
     }
 }
 
-/// `triggeredAt` as a JSON integer (Lever's form) or a string of digits; never a float, whose
-/// text (`1.7e12`, `…123.0`) would not be what Lever signed.
+/// `triggeredAt` as a JSON integer, Lever's form. Never a float, whose text (`1.7e12`, `…123.0`)
+/// would not be what Lever signed, and never a string: a string could carry leading zeros,
+/// letting a captured signature be reused with digits moved between `token` and `triggeredAt`.
 fn triggered_at(object: &Map<String, Value>) -> Result<(i64, String), DeliveryError> {
     const FIELD: &str = "triggeredAt";
     const EXPECTED: &str = "an integer of epoch milliseconds";
@@ -126,9 +127,6 @@ fn triggered_at(object: &Map<String, Value>) -> Result<(i64, String), DeliveryEr
     let text = match object.get(FIELD) {
         None | Some(Value::Null) => return Err(DeliveryError::Missing(FIELD)),
         Some(Value::Number(n)) if n.is_u64() => n.to_string(),
-        Some(Value::String(s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
-            s.clone()
-        }
         Some(_) => return Err(DeliveryError::WrongType(FIELD, EXPECTED)),
     };
     let ms = text
@@ -206,19 +204,21 @@ mod tests {
     }
 
     #[test]
-    fn triggered_at_as_digits_is_kept_verbatim_and_floats_are_refused() {
-        let mut value = sample();
-        value["triggeredAt"] = json!("1700000000123");
+    fn triggered_at_must_be_a_json_integer() {
+        let value = sample();
         assert_eq!(
             parse(&body(value.clone()), LIMIT).map(|d| d.triggered_at_text),
             Ok("1700000000123".to_owned())
         );
 
+        let mut value = value;
         for wrong in [
             json!(1700000000123.0_f64),
             json!(1.7e12),
             json!(-5),
             json!("17e11"),
+            json!("1700000000123"),
+            json!("01700000000123"),
         ] {
             value["triggeredAt"] = wrong;
             assert_eq!(

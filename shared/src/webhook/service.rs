@@ -220,7 +220,7 @@ impl WebhookService {
         opportunity_id: &str,
         trace: &mut Trace,
     ) -> Result<Accepted, Rejection> {
-        let claim = self.claim_for(&delivery.token);
+        let claim = self.claim_for(&delivery.token, &delivery.triggered_at_text);
         let store = &self.syncer.store;
 
         match store.claim_delivery(tenant, &claim).await {
@@ -323,11 +323,11 @@ impl WebhookService {
         }
     }
 
-    fn claim_for(&self, token: &str) -> DeliveryClaim {
+    fn claim_for(&self, token: &str, triggered_at: &str) -> DeliveryClaim {
         let now = self.syncer.clock.now_ms();
         let keep_ms = self.config.max_age_ms + self.config.max_future_ms + CLAIM_TTL_MARGIN_MS;
         DeliveryClaim {
-            token_hash: token_hash(token),
+            token_hash: delivery_key(token, triggered_at),
             now_ms: now,
             lease_until_ms: now + CLAIM_LEASE_MS,
             expires_at: (now + keep_ms) / 1000,
@@ -414,9 +414,14 @@ pub fn check_freshness(
     Ok(())
 }
 
-/// SHA-256 hex of a delivery token: the de-duplication key (the token itself is not stored).
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+/// The de-duplication key of a delivery: SHA-256 hex of its `token` and `triggeredAt` (the
+/// signed pair, separated so digits cannot move between them). The token itself is not stored.
+pub fn delivery_key(token: &str, triggered_at: &str) -> String {
+    let mut hash = Sha256::new();
+    hash.update(token.as_bytes());
+    hash.update(b"\n");
+    hash.update(triggered_at.as_bytes());
+    hex::encode(hash.finalize())
 }
 
 /// Verifies a delivery with the tenant's tokens for its event.

@@ -1,7 +1,7 @@
 //! Service-level tests with in-memory ports: a scripted Lever, the memory store, a secret
 //! source that can rotate, and a settable clock. One or more tests per status code.
 
-use super::service::{CLAIM_LEASE_MS, tenant_from_path, token_hash};
+use super::service::{CLAIM_LEASE_MS, tenant_from_path, delivery_key};
 use super::signature::sign;
 use super::*;
 use crate::config::WebhookConfig;
@@ -773,7 +773,7 @@ async fn a_copy_arriving_while_the_first_is_processing_waits_for_the_lease() {
     let h = harness();
     let body = stage_change("token-1");
     let claim = crate::store::DeliveryClaim {
-        token_hash: token_hash("token-1"),
+        token_hash: delivery_key("token-1", &(NOW - 1_000).to_string()),
         now_ms: NOW,
         lease_until_ms: NOW + CLAIM_LEASE_MS,
         expires_at: NOW / 1000 + 90_000,
@@ -841,4 +841,24 @@ async fn a_marker_bumped_during_the_drain_is_kept() {
         (left.len(), left[0].attempts, left[0].first_seen_at),
         (1, 2, NOW)
     );
+}
+
+#[tokio::test]
+async fn a_signature_reused_with_digits_moved_between_token_and_time_is_refused() {
+    // GIVEN a processed delivery whose token ends in a digit
+    let h = harness();
+    let original = delivery("candidateStageChange", "tok-7", NOW - 1_000, KEY);
+    assert_eq!(status_of(&h.post(&original).await), (200, "processed".to_owned()));
+
+    // WHEN the same signature is sent with the digit moved into triggeredAt (a string with a
+    // leading digit, or an integer that is then far in the future)
+    let mut as_string = original.clone();
+    as_string["token"] = json!("tok-");
+    as_string["triggeredAt"] = json!(format!("7{}", NOW - 1_000));
+    let mut as_integer = as_string.clone();
+    as_integer["triggeredAt"] = json!(format!("7{}", NOW - 1_000).parse::<i64>().expect("digits"));
+
+    // THEN neither is processed again
+    assert_eq!(status_of(&h.post(&as_string).await).0, 400);
+    assert_eq!(status_of(&h.post(&as_integer).await).0, 401);
 }
