@@ -26,7 +26,7 @@ pub fn base_pay(
     };
     let annualized = period
         .and_then(|p| mapping.factor(p))
-        .map(|f| round(salary.value * f));
+        .and_then(|f| annualize(salary.value, f));
 
     Some(PayElement {
         kind,
@@ -55,9 +55,9 @@ pub fn mapped_element(
         _ => value.currency.clone().or(currency.map(str::to_owned)),
     };
     let annualized = match rule.unit {
-        PayUnit::Currency => mapping.factor(period).map(|f| round(value.value * f)),
+        PayUnit::Currency => mapping.factor(period).and_then(|f| annualize(value.value, f)),
         PayUnit::Percent => {
-            annual_base.map(|base| round(base * value.value / Decimal::ONE_HUNDRED))
+            annual_base.and_then(|base| annualize(base, value.value / Decimal::ONE_HUNDRED))
         }
         PayUnit::Shares => None,
     };
@@ -71,6 +71,12 @@ pub fn mapped_element(
         annualized_amount: annualized,
         source_field: identifier.to_owned(),
     }
+}
+
+/// `amount × factor`, rounded; `None` when the product is beyond `Decimal`'s range (an absurd
+/// value typed into Lever must not stop the tenant's sync).
+fn annualize(amount: Decimal, factor: Decimal) -> Option<Decimal> {
+    amount.checked_mul(factor).map(round)
 }
 
 /// Two decimal places, midpoint away from zero.
@@ -279,6 +285,14 @@ mod tests {
             (el.kind, el.annualized_amount),
             (PayKind::Other, Some(dec("1200.00")))
         );
+    }
+
+    #[test]
+    fn an_amount_too_large_to_annualize_keeps_no_annualized_amount() {
+        let mapping = FieldMapping::default();
+        let huge = money("79228162514264337593543950335");
+        let el = base_pay(huge, Some("per-month-salary"), Some("USD"), &mapping).expect("pay");
+        assert_eq!((el.kind, el.annualized_amount), (PayKind::BaseSalary, None));
     }
 
     #[test]

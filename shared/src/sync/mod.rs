@@ -272,7 +272,7 @@ impl Syncer {
         })
     }
 
-    /// Moves the watermark (for runs that were not bounded by `until`) and clears the cursor.
+    /// Moves the watermark (for runs without a window) and clears the cursor.
     async fn finish(
         &self,
         tenant: &str,
@@ -282,7 +282,9 @@ impl Syncer {
         if request.dry_run {
             return Ok(());
         }
-        if request.until.is_none() {
+        // Only a run over the whole history moves the watermark: a windowed run skipped
+        // deletions and whatever changed outside its window.
+        if request.since.is_none() && request.until.is_none() {
             self.store.set_watermark(tenant, started_at).await?;
         }
         self.store.set_cursor(tenant, None).await?;

@@ -54,7 +54,7 @@ pub enum Invocation {
     Console(RunRequest),
 }
 
-/// Decodes an invocation payload; errors name the offending field, never echo values.
+/// Decodes an invocation payload; errors name the offending field.
 pub fn parse_invocation(payload: &Value) -> Result<Invocation, String> {
     if is_scheduled_event(payload) {
         return Ok(Invocation::Scheduled);
@@ -65,10 +65,13 @@ pub fn parse_invocation(payload: &Value) -> Result<Invocation, String> {
     Ok(Invocation::Console(request))
 }
 
-/// EventBridge scheduled events carry `source: aws.events` and `detail-type: Scheduled Event`.
+/// EventBridge scheduled events carry `source: aws.events` and `detail-type: Scheduled Event`
+/// and no `tenant`. Anything else is a console payload, so a console payload that merely
+/// mentions `source` is refused as an unknown field instead of starting the nightly run.
 fn is_scheduled_event(payload: &Value) -> bool {
     payload.get("source").and_then(Value::as_str) == Some("aws.events")
-        || payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+        && payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+        && payload.get("tenant").is_none()
 }
 
 fn validate(request: &RunRequest) -> Result<(), String> {

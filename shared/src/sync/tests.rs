@@ -375,3 +375,22 @@ async fn explicit_opportunity_ids_and_unknown_tenant() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_windowed_run_leaves_the_watermark_alone() {
+    let (lever, store) = (Arc::new(account()), Arc::new(MemoryStore::default()));
+    let sync = syncer(lever, store.clone(), json!({}));
+    sync.run(&request(Mode::Full), None).await;
+    store.set_watermark("acme", 42).await.expect("watermark");
+
+    let mut windowed = request(Mode::Incremental);
+    windowed.since = Some(5);
+    let summary = sync.run(&windowed, None).await;
+
+    assert_eq!(summary.status, RunStatus::Complete);
+    assert_eq!(store.watermark("acme").await.expect("watermark"), Some(42));
+
+    let unbounded = sync.run(&request(Mode::Incremental), None).await;
+    assert_eq!(unbounded.status, RunStatus::Complete);
+    assert_eq!(store.watermark("acme").await.expect("watermark"), Some(1_000_000));
+}
