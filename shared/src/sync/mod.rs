@@ -31,6 +31,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
+/// Opportunities of an `opportunity_ids` run fetched and written together.
+const ID_PAGE: usize = 100;
+
 /// Tunables of the engine (from [`crate::config::Config`]).
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
@@ -159,14 +162,22 @@ impl Syncer {
         ids: &[String],
         dry_run: bool,
     ) -> Result<(), SyncError> {
-        let mut found = Vec::with_capacity(ids.len());
-        for id in ids {
-            match run.ctx.lever.opportunity(id).await? {
-                Some(opportunity) => found.push(opportunity),
-                None => run.summary.skipped.not_found += 1,
+        let mut unique: Vec<&String> = ids.iter().collect();
+        unique.sort();
+        unique.dedup();
+
+        // Written a page at a time, so a failure keeps what was done before it.
+        for chunk in unique.chunks(ID_PAGE) {
+            let mut found = Vec::with_capacity(chunk.len());
+            for id in chunk {
+                match run.ctx.lever.opportunity(id).await? {
+                    Some(opportunity) => found.push(opportunity),
+                    None => run.summary.skipped.not_found += 1,
+                }
             }
+            self.process_page(run, found, dry_run).await?;
         }
-        self.process_page(run, found, dry_run).await
+        Ok(())
     }
 
     /// Walks the plan's listings page by page, checkpointing after each page.

@@ -46,6 +46,10 @@ fn incremental() -> Mode {
     Mode::Incremental
 }
 
+/// The most ids one `opportunity_ids` run takes: one Lever call each for the opportunity and its
+/// offers fits well inside a 15-minute Lambda at Lever's rate limit.
+pub const MAX_OPPORTUNITY_IDS: usize = 1_000;
+
 /// A decoded invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
@@ -99,6 +103,11 @@ fn validate(request: &RunRequest) -> Result<(), String> {
         .is_some_and(|ids| ids.is_empty() || ids.iter().any(String::is_empty))
     {
         return Err("opportunity_ids must be a non-empty list of ids".into());
+    }
+    if request.opportunity_ids.as_ref().is_some_and(|ids| ids.len() > MAX_OPPORTUNITY_IDS) {
+        return Err(format!(
+            "opportunity_ids takes at most {MAX_OPPORTUNITY_IDS} ids; use since/until for more"
+        ));
     }
     Ok(())
 }

@@ -356,7 +356,7 @@ async fn explicit_opportunity_ids_and_unknown_tenant() {
     let (lever, store) = (Arc::new(account()), Arc::new(MemoryStore::default()));
     let sync = syncer(lever.clone(), store.clone(), json!({}));
     let mut one = request(Mode::Full);
-    one.opportunity_ids = Some(vec!["o1".into(), "missing".into()]);
+    one.opportunity_ids = Some(vec!["o1".into(), "missing".into(), "o1".into()]);
 
     let summary = sync.run(&one, None).await;
     assert_eq!((summary.offers_written, summary.skipped.not_found), (1, 1));
