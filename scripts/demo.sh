@@ -22,7 +22,7 @@ cargo build --quiet --bin backfill --bin webhook  # what cargo lambda watch runs
 echo "== Starting the local stack =="
 start_moto
 start_sim --seed 42 --opportunities "$OPPORTUNITIES" --rate 10 --burst 20
-./target/debug/local-stack seed --table "$TABLE" --tenant "$TENANT" --sim "$SIM_URL"
+"$TARGET_DIR/debug/local-stack" seed --table "$TABLE" --tenant "$TENANT" --sim "$SIM_URL"
 
 cat >"$STACK_DIR/backfill.env" <<ENV
 OFFERS_TABLE=$TABLE
@@ -44,7 +44,7 @@ started=$(date +%s)
   --data-ascii "{\"tenant\": \"$TENANT\", \"mode\": \"full\"}" >"$STACK_DIR/summary.json"
 echo "backfill finished in $(( $(date +%s) - started )) s"
 
-./target/debug/local-stack report --table "$TABLE" --tenant "$TENANT" --sim "$SIM_URL" \
+"$TARGET_DIR/debug/local-stack" report --table "$TABLE" --tenant "$TENANT" --sim "$SIM_URL" \
   --summary "$STACK_DIR/summary.json"
 
 echo
@@ -53,7 +53,7 @@ WEBHOOK_URL="http://127.0.0.1:$LAMBDA_PORT/lambda-url/webhook/$TENANT"
 started=$(date +%s)
 curl -s -o /dev/null -m 600 "$WEBHOOK_URL"  # a GET (405): cargo lambda watch starts the function
 echo "webhook function started in $(( $(date +%s) - started )) s (the emulator's cold start)"
-./target/debug/local-stack webhooks --table "$TABLE" --tenant "$TENANT" --sim "$SIM_URL" \
+"$TARGET_DIR/debug/local-stack" webhooks --table "$TABLE" --tenant "$TENANT" --sim "$SIM_URL" \
   --url "$WEBHOOK_URL"
 echo
 echo "Demo passed: every offer stored once, equal to Lever's ground truth, no personal data;"

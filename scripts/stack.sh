@@ -4,6 +4,8 @@
 STACK_DIR="${STACK_DIR:-$(pwd)/.local}"
 VENV="${VENV:-$(pwd)/.venv}"
 STACK_PIDS=()
+# Where cargo puts binaries (honours CARGO_TARGET_DIR like cargo does).
+TARGET_DIR="${CARGO_TARGET_DIR:-$(pwd)/target}"
 
 mkdir -p "$STACK_DIR"
 
@@ -43,14 +45,14 @@ start_moto() {
 start_sim() {
   local name="${SIM_NAME:-lever-sim}"
   local log="$STACK_DIR/$name.out"
-  setsid "${SIM_BIN:-./target/debug/lever-sim}" serve --host 127.0.0.1 --port 0 "$@" >"$log" 2>"$STACK_DIR/$name.log" &
+  setsid "${SIM_BIN:-$TARGET_DIR/debug/lever-sim}" serve --host 127.0.0.1 --port 0 "$@" >"$log" 2>"$STACK_DIR/$name.log" &
   STACK_PIDS+=($!)
   for _ in $(seq 1 300); do
     if grep -q "listening on" "$log" 2>/dev/null; then break; fi
     sleep 0.1
   done
   SIM_URL=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$log" | head -n 1)
-  [[ -n "$SIM_URL" ]] || { echo "lever-sim did not start" >&2; return 1; }
+  [[ -n "$SIM_URL" ]] || { echo "lever-sim did not start (see $STACK_DIR/$name.log)" >&2; return 1; }
   export SIM_URL LEVER_API_URL="$SIM_URL/v1"
   echo "lever-sim listening on $SIM_URL"
 }
