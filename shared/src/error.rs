@@ -14,7 +14,7 @@ pub enum LeverError {
     BadRequest { invalid_offset: bool },
 
     /// 429, 5xx, timeouts and connection errors that outlived every retry.
-    #[error("lever unavailable after {attempts} attempts (last status {last_status:?})")]
+    #[error("lever unavailable after {attempts} attempts (last status {})", last_status.map_or("none".to_owned(), |s| s.to_string()))]
     Unavailable {
         attempts: u32,
         last_status: Option<u16>,

@@ -637,10 +637,12 @@ impl Gen {
             offers,
         };
 
-        if matches!(fate, Fate::Hired(_)) && requisition.is_some() && self.chance(0.7) {
-            if let Some(app) = opp.application.as_mut() {
-                app.requisition_for_hire = requisition;
-            }
+        if matches!(fate, Fate::Hired(_))
+            && requisition.is_some()
+            && self.chance(0.7)
+            && let Some(app) = opp.application.as_mut()
+        {
+            app.requisition_for_hire = requisition;
         }
         opp
     }

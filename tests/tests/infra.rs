@@ -484,10 +484,10 @@ fn env_problems(template: &Template, code: &Code) -> Vec<String> {
     }
 
     for (var, why) in NOT_IN_TEMPLATE {
-        if let Unset::Defaulted(reason) | Unset::LocalOnly(reason) = why {
-            if reason.len() < 20 {
-                problems.push(format!("NOT_IN_TEMPLATE: {var} needs a real reason"));
-            }
+        if let Unset::Defaulted(reason) | Unset::LocalOnly(reason) = why
+            && reason.len() < 20
+        {
+            problems.push(format!("NOT_IN_TEMPLATE: {var} needs a real reason"));
         }
         if !read_by_any.contains(*var) {
             problems.push(format!(

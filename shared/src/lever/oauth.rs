@@ -237,10 +237,10 @@ impl TokenProvider {
         let mut state = self.state.lock().await;
 
         let now = self.ports.clock.now_ms();
-        if state.generation != generation {
-            if let Some(bearer) = usable(&state, now) {
-                return Ok(bearer);
-            }
+        if state.generation != generation
+            && let Some(bearer) = usable(&state, now)
+        {
+            return Ok(bearer);
         }
 
         state.access = None;

@@ -55,7 +55,9 @@ pub fn mapped_element(
         _ => value.currency.clone().or(currency.map(str::to_owned)),
     };
     let annualized = match rule.unit {
-        PayUnit::Currency => mapping.factor(period).and_then(|f| annualize(value.value, f)),
+        PayUnit::Currency => mapping
+            .factor(period)
+            .and_then(|f| annualize(value.value, f)),
         PayUnit::Percent => {
             annual_base.and_then(|base| annualize(base, value.value / Decimal::ONE_HUNDRED))
         }

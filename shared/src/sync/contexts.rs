@@ -77,10 +77,10 @@ impl ContextCache {
         reason: &'static str,
     ) -> Result<Arc<TenantContext>, SyncError> {
         let now = syncer.clock.now_ms();
-        if let Some((ctx, loaded_at)) = self.cached(tenant) {
-            if now - loaded_at < max_age_ms {
-                return Ok(ctx);
-            }
+        if let Some((ctx, loaded_at)) = self.cached(tenant)
+            && now - loaded_at < max_age_ms
+        {
+            return Ok(ctx);
         }
         self.load(syncer, tenant, now, reason).await
     }

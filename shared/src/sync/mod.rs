@@ -510,7 +510,7 @@ pub fn is_transient(err: &SyncError) -> bool {
 
 fn log_summary(s: &RunSummary) {
     info!(
-        event = "backfill_summary", tenant = %s.tenant, mode = ?s.mode, status = ?s.status,
+        event = "backfill_summary", tenant = %s.tenant, mode = s.mode.as_str(), status = s.status.as_str(),
         dry_run = s.dry_run, resumed = s.resumed, opportunities_read = s.opportunities_read,
         opportunities_eligible = s.opportunities_eligible, offers_read = s.offers_read,
         offers_written = s.offers_written, offers_unchanged = s.offers_unchanged,

@@ -21,6 +21,16 @@ pub enum Mode {
     Incremental,
 }
 
+impl Mode {
+    /// The name used in payloads, summaries and log fields.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Full => "full",
+            Mode::Incremental => "incremental",
+        }
+    }
+}
+
 /// One tenant's run, as requested.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,10 +99,10 @@ fn validate(request: &RunRequest) -> Result<(), String> {
         return Err("tenant must be 1-64 letters, digits, '-' or '_'".into());
     }
 
-    if let (Some(since), Some(until)) = (request.since, request.until) {
-        if since > until {
-            return Err("since must not be after until".into());
-        }
+    if let (Some(since), Some(until)) = (request.since, request.until)
+        && since > until
+    {
+        return Err("since must not be after until".into());
     }
     if request.since.is_some_and(|t| t < 0) || request.until.is_some_and(|t| t < 0) {
         return Err("since and until are epoch milliseconds and cannot be negative".into());
@@ -104,7 +114,11 @@ fn validate(request: &RunRequest) -> Result<(), String> {
     {
         return Err("opportunity_ids must be a non-empty list of ids".into());
     }
-    if request.opportunity_ids.as_ref().is_some_and(|ids| ids.len() > MAX_OPPORTUNITY_IDS) {
+    if request
+        .opportunity_ids
+        .as_ref()
+        .is_some_and(|ids| ids.len() > MAX_OPPORTUNITY_IDS)
+    {
         return Err(format!(
             "opportunity_ids takes at most {MAX_OPPORTUNITY_IDS} ids; use since/until for more"
         ));

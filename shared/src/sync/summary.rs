@@ -16,6 +16,17 @@ pub enum RunStatus {
     Failed,
 }
 
+impl RunStatus {
+    /// The name used in the summary JSON and in log fields.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Complete => "complete",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
 /// Counts of one tenant's run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {

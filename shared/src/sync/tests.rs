@@ -392,5 +392,8 @@ async fn a_windowed_run_leaves_the_watermark_alone() {
 
     let unbounded = sync.run(&request(Mode::Incremental), None).await;
     assert_eq!(unbounded.status, RunStatus::Complete);
-    assert_eq!(store.watermark("acme").await.expect("watermark"), Some(1_000_000));
+    assert_eq!(
+        store.watermark("acme").await.expect("watermark"),
+        Some(1_000_000)
+    );
 }

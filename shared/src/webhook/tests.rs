@@ -1,7 +1,7 @@
 //! Service-level tests with in-memory ports: a scripted Lever, the memory store, a secret
 //! source that can rotate, and a settable clock. One or more tests per status code.
 
-use super::service::{CLAIM_LEASE_MS, tenant_from_path, delivery_key};
+use super::service::{CLAIM_LEASE_MS, delivery_key, tenant_from_path};
 use super::signature::sign;
 use super::*;
 use crate::config::WebhookConfig;
@@ -848,7 +848,10 @@ async fn a_signature_reused_with_digits_moved_between_token_and_time_is_refused(
     // GIVEN a processed delivery whose token ends in a digit
     let h = harness();
     let original = delivery("candidateStageChange", "tok-7", NOW - 1_000, KEY);
-    assert_eq!(status_of(&h.post(&original).await), (200, "processed".to_owned()));
+    assert_eq!(
+        status_of(&h.post(&original).await),
+        (200, "processed".to_owned())
+    );
 
     // WHEN the same signature is sent with the digit moved into triggeredAt (a string with a
     // leading digit, or an integer that is then far in the future)
