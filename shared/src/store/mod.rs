@@ -6,7 +6,7 @@
 //! | opportunity lookup | `T#<tenant>#OPP#<opportunity id>` | `LOOKUP` |
 //! | watermark / cursor | `T#<tenant>#STATE` | `WATERMARK` / `CURSOR` |
 //! | OAuth refresh lease (owner, expiry, digest of the last stored refresh token) | `T#<tenant>#STATE` | `OAUTH_LEASE` |
-//! | webhook delivery claim (TTL `expires_at`) | `T#<tenant>#DELIVERY#<sha-256 hex of the delivery token>` | `DELIVERY` |
+//! | webhook delivery claim (TTL `expires_at`) | `T#<tenant>#DELIVERY#<sha-256 hex of token and triggeredAt>` | `DELIVERY` |
 //! | pending refresh marker | `T#<tenant>#PENDING` | `OPP#<opportunity id>` |
 //!
 //! The lookup maps an opportunity to the partition holding its offers and the content hash of
