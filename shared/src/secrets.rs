@@ -69,17 +69,32 @@ pub struct OAuthCredential {
 impl TenantSecret {
     /// Parses a secret document, naming the tenant (never the content) in errors.
     pub fn parse(tenant: &str, text: &str) -> Result<Self, SecretError> {
-        serde_json::from_str(text).map_err(|err| SecretError::Invalid {
-            tenant: tenant.to_owned(),
-            reason: format!(
-                "line {} column {}: {}",
-                err.line(),
-                err.column(),
-                redact(&err)
-            ),
-        })
+        let secret: TenantSecret =
+            serde_json::from_str(text).map_err(|err| SecretError::Invalid {
+                tenant: tenant.to_owned(),
+                reason: format!(
+                    "line {} column {}: {}",
+                    err.line(),
+                    err.column(),
+                    redact(&err)
+                ),
+            })?;
+
+        // A short key makes every candidate reference recomputable from the contact id.
+        if secret.pseudonym_key.expose_secret().len() < MIN_PSEUDONYM_KEY_LEN {
+            return Err(SecretError::Invalid {
+                tenant: tenant.to_owned(),
+                reason: format!(
+                    "pseudonym_key must be at least {MIN_PSEUDONYM_KEY_LEN} characters"
+                ),
+            });
+        }
+        Ok(secret)
     }
 }
+
+/// The shortest pseudonym key accepted (the SAM template generates 64 characters).
+pub const MIN_PSEUDONYM_KEY_LEN: usize = 32;
 
 /// serde's messages quote unexpected values; keep only the category of the problem.
 fn redact(err: &serde_json::Error) -> &'static str {
@@ -304,7 +319,7 @@ mod tests {
 
     #[test]
     fn parses_api_key_secret_and_hides_it_from_debug() {
-        let text = r#"{ "lever": { "api_key": "k-123" }, "pseudonym_key": "p-456",
+        let text = r#"{ "lever": { "api_key": "k-123" }, "pseudonym_key": "p-456-0123456789abcdef0123456789abcdef",
                         "webhook_tokens": { "candidateHired": ["t1", "t2"] } }"#;
         let secret = TenantSecret::parse("acme", text).expect("valid secret");
 
@@ -318,8 +333,20 @@ mod tests {
     }
 
     #[test]
+    fn a_short_pseudonym_key_is_refused() {
+        let text = r#"{ "lever": { "api_key": "k-123" }, "pseudonym_key": "short" }"#;
+        let err = TenantSecret::parse("acme", text).expect_err("too short");
+        assert!(
+            err.to_string()
+                .contains("pseudonym_key must be at least 32 characters"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("short\""));
+    }
+
+    #[test]
     fn invalid_secret_error_names_tenant_but_not_content() {
-        let text = r#"{ "lever": { "api_key": "k-123" }, "pseudonym_key": "p", "oops": "k-123" }"#;
+        let text = r#"{ "lever": { "api_key": "k-123" }, "pseudonym_key": "p-0123456789abcdef0123456789abcdef", "oops": "k-123" }"#;
         let err = TenantSecret::parse("acme", text).expect_err("unknown field");
 
         let message = err.to_string();
@@ -332,7 +359,7 @@ mod tests {
 
     const OAUTH: &str = r#"{ "lever": { "oauth": { "client_id": "cid-1", "client_secret": "cs-789",
                                "refresh_token": "rt-000" } },
-                             "pseudonym_key": "p-456",
+                             "pseudonym_key": "p-456-0123456789abcdef0123456789abcdef",
                              "settings": { "min_stage_id": "stage-9" } }"#;
 
     #[test]
@@ -355,9 +382,9 @@ mod tests {
     #[test]
     fn a_credential_needs_exactly_one_known_shape() {
         let both = r#"{ "lever": { "api_key": "k", "oauth": { "client_id": "c",
-                        "client_secret": "s", "refresh_token": "r" } }, "pseudonym_key": "p" }"#;
+                        "client_secret": "s", "refresh_token": "r" } }, "pseudonym_key": "p-0123456789abcdef0123456789abcdef" }"#;
         let partial = r#"{ "lever": { "oauth": { "client_id": "c", "client_secret": "s" } },
-                           "pseudonym_key": "p" }"#;
+                           "pseudonym_key": "p-0123456789abcdef0123456789abcdef" }"#;
 
         for text in [both, partial] {
             let err = TenantSecret::parse("acme", text).expect_err("rejected");
@@ -381,8 +408,9 @@ mod tests {
 
     #[test]
     fn refresh_token_swap_refuses_an_api_key_document() {
-        let text =
-            SecretString::from(r#"{ "lever": { "api_key": "k-123" }, "pseudonym_key": "p" }"#);
+        let text = SecretString::from(
+            r#"{ "lever": { "api_key": "k-123" }, "pseudonym_key": "p-0123456789abcdef0123456789abcdef" }"#,
+        );
 
         let err =
             with_refresh_token("acme", &text, &SecretString::from("rt-1")).expect_err("no oauth");

@@ -77,7 +77,7 @@ async fn debug_logs_of_a_sync_hold_no_personal_data_or_secrets() {
     let secrets = [
         stack.sim.api_key(),
         basic.as_str(),
-        "integration-pseudonym-key",
+        "integration-pseudonym-key-0123456789abcdef",
         "Authorization",
         "offset=",
     ];

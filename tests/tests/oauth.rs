@@ -29,7 +29,7 @@ fn oauth_secret(stack: &Stack, refresh_token: &str) -> Value {
             "client_secret": OAUTH_CLIENT_SECRET,
             "refresh_token": refresh_token,
         } },
-        "pseudonym_key": "integration-pseudonym-key",
+        "pseudonym_key": "integration-pseudonym-key-0123456789abcdef",
         "settings": {
             "min_stage_id": stack.sim.offer_stage_id(),
             "field_mapping": lever_sim::tenant_mapping(),

@@ -107,7 +107,7 @@ impl E2e {
             .collect();
         let secret = json!({
             "lever": { "api_key": "sim-api-key" },
-            "pseudonym_key": format!("pseudonym-{}", self.tenant),
+            "pseudonym_key": format!("pseudonym-{}-0123456789abcdef0123456789abcdef", self.tenant),
             "webhook_tokens": tokens,
             "settings": { "min_stage_id": info["offer_stage_id"], "field_mapping": mapping },
         });

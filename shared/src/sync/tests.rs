@@ -161,7 +161,7 @@ impl Clock for FixedClock {
 }
 
 fn secret(settings: Value) -> TenantSecret {
-    let text = json!({ "lever": { "api_key": "k" }, "pseudonym_key": "p", "settings": settings });
+    let text = json!({ "lever": { "api_key": "k" }, "pseudonym_key": "p-0123456789abcdef0123456789abcdef", "settings": settings });
     TenantSecret::parse("acme", &text.to_string()).expect("secret")
 }
 

@@ -187,7 +187,7 @@ struct RotatingSecrets {
 
 impl RotatingSecrets {
     fn store(&self, tenant: &str, tokens: Value) {
-        let text = json!({ "lever": { "api_key": "k" }, "pseudonym_key": "p",
+        let text = json!({ "lever": { "api_key": "k" }, "pseudonym_key": "p-0123456789abcdef0123456789abcdef",
                            "webhook_tokens": tokens });
         self.stored
             .lock()

@@ -98,7 +98,7 @@ impl Stack {
     pub fn default_secret(&self) -> Value {
         json!({
             "lever": { "api_key": self.sim.api_key() },
-            "pseudonym_key": "integration-pseudonym-key",
+            "pseudonym_key": "integration-pseudonym-key-0123456789abcdef",
             "settings": {
                 "min_stage_id": self.sim.offer_stage_id(),
                 "field_mapping": lever_sim::tenant_mapping(),
