@@ -13,8 +13,8 @@ pub async fn handle(service: &WebhookService, request: Request) -> Result<Respon
     } else {
         path
     };
-    // The path holds only the tenant name (cargo lambda watch may keep its own prefix).
-    tracing::debug!(path = %path, "webhook request path");
+    // The path holds only the tenant name (cargo lambda watch may keep its own prefix). It is
+    // not logged: it is whatever the caller sent; the service logs the tenant once validated.
 
     let answer = service
         .handle(WebhookRequest {
