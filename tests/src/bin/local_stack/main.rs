@@ -14,7 +14,7 @@ use clap::{Parser, Subcommand};
 use lever_sim::Truth;
 use serde_json::{Value, json};
 use shared::ports::OfferStore;
-use shared::record::OfferRecord;
+use shared::record::{OfferRecord, PayKind};
 use shared::store::DynamoStore;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -223,6 +223,8 @@ fn print_summary(records: &[OfferRecord], summary: &Value) {
         }),
     );
 
+    print_median_base_pay(records);
+
     println!("\n== Three sample records (no personal data) ==");
     let mut samples: Vec<&OfferRecord> = records
         .iter()
@@ -234,6 +236,43 @@ fn print_summary(records: &[OfferRecord], summary: &Value) {
         println!(
             "{}",
             serde_json::to_string_pretty(record).unwrap_or_default()
+        );
+    }
+}
+
+/// Median annualized base pay (salary or hourly wage) of accepted offers, by department and
+/// currency: the figure a compensation analyst looks at first.
+fn print_median_base_pay(records: &[OfferRecord]) {
+    let mut groups: BTreeMap<(String, String), Vec<rust_decimal::Decimal>> = BTreeMap::new();
+    for record in records
+        .iter()
+        .filter(|r| r.outcome == shared::record::Outcome::Accepted)
+    {
+        let base = record.pay.iter().find(|p| {
+            matches!(p.kind, PayKind::BaseSalary | PayKind::HourlyWage)
+                && p.annualized_amount.is_some()
+        });
+        let (Some(base), Some(currency)) = (base, record.currency.clone()) else {
+            continue;
+        };
+        let department = record
+            .job
+            .department
+            .clone()
+            .unwrap_or_else(|| "-".to_owned());
+        groups
+            .entry((department, currency))
+            .or_default()
+            .extend(base.annualized_amount);
+    }
+
+    println!("\n== Median annualized base pay of accepted offers ==");
+    for ((department, currency), mut amounts) in groups {
+        amounts.sort();
+        let median = amounts[amounts.len() / 2];
+        println!(
+            "  {department:<14} {currency}  {median:>12}  ({} offers)",
+            amounts.len()
         );
     }
 }
