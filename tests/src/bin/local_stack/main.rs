@@ -269,7 +269,7 @@ fn print_median_base_pay(records: &[OfferRecord]) {
     println!("\n== Median annualized base pay of accepted offers ==");
     for ((department, currency), mut amounts) in groups {
         amounts.sort();
-        let median = amounts[amounts.len() / 2];
+        let median = amounts[amounts.len() / 2].round_dp(0);
         println!(
             "  {department:<14} {currency}  {median:>12}  ({} offers)",
             amounts.len()
