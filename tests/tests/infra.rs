@@ -293,7 +293,9 @@ fn created_secret_has_the_shape_the_code_parses() {
     let key = generate["GenerateStringKey"]
         .as_str()
         .expect("generated key");
-    let length = generate["PasswordLength"].as_u64().expect("generated length") as usize;
+    let length = generate["PasswordLength"]
+        .as_u64()
+        .expect("generated length") as usize;
     document[key] = json!("g".repeat(length));
 
     let parsed = shared::secrets::TenantSecret::parse("acme", &document.to_string());

@@ -113,7 +113,11 @@ impl Run {
 
     fn steady(&self) -> Steady {
         let total = self.served as f64;
-        let at = |share: f64| self.samples.iter().find(|s| s.total as f64 >= share * total);
+        let at = |share: f64| {
+            self.samples
+                .iter()
+                .find(|s| s.total as f64 >= share * total)
+        };
         match (at(0.25), at(0.90)) {
             (Some(a), Some(b)) if b.t - a.t >= 1.0 => Steady {
                 rate: (b.total - a.total) as f64 / (b.t - a.t),
@@ -336,6 +340,12 @@ async fn run(
     tenant: &Tenant,
     mode: &str,
 ) -> Result<Run, String> {
+    // A new process starts with a full client bucket: let the simulator's bucket refill
+    // after the previous run first, as it would between two nightly runs.
+    tokio::time::sleep(Duration::from_secs_f64(
+        f64::from(args.sim_burst) / args.sim_rate + 0.5,
+    ))
+    .await;
     sim.reset_counters().await?;
     let stop = Arc::new(AtomicBool::new(false));
     let sampler = tokio::spawn(sample(sim.clone(), stop.clone()));
@@ -368,7 +378,9 @@ async fn run(
     if !output.status.success() {
         return Err(format!("run-backfill exited {}", output.status));
     }
-    let line = String::from_utf8_lossy(&output.stdout);
+    // The engine also prints CloudWatch metric lines (EMF) to stdout: ours is the last line.
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
     let out: Value = serde_json::from_str(line.trim())
         .map_err(|e| format!("run-backfill printed no JSON ({e}): {line}"))?;
     let counters = sim.counters().await?;
@@ -414,10 +426,7 @@ async fn sample(sim: SimHandle, stop: Arc<AtomicBool>) -> Vec<Sample> {
 }
 
 /// (item count, SHA-256) of every offer and lookup item, attributes in canonical order.
-async fn table_digest(
-    aws: &aws_config::SdkConfig,
-    table: &str,
-) -> Result<(usize, String), String> {
+async fn table_digest(aws: &aws_config::SdkConfig, table: &str) -> Result<(usize, String), String> {
     let dynamo = aws_sdk_dynamodb::Client::new(aws);
     let mut lines = Vec::new();
     let mut start: Option<HashMap<String, AttributeValue>> = None;

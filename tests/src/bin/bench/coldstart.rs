@@ -42,13 +42,26 @@ struct Api {
 
 pub async fn figures(args: &SuiteArgs, report: &mut Report) -> Result<(), String> {
     eprintln!("== footprint ==");
-    sizes(&args.arm64_dir, report)?;
+    sizes(&args.target_dir, report)?;
 
     let backfill_event = json!({ "bench": "not a backfill payload" });
     let webhook_event = function_url_get("/bench");
-    for (name, binary, event, expected) in [
-        ("backfill", &args.backfill_bin, backfill_event, "error"),
-        ("webhook", &args.webhook_bin, webhook_event, "response"),
+    // (function, binary, event, answer kind, text the answer must hold)
+    for (name, binary, event, expected, holds) in [
+        (
+            "backfill",
+            &args.backfill_bin,
+            backfill_event,
+            "error",
+            "invalid payload",
+        ),
+        (
+            "webhook",
+            &args.webhook_bin,
+            webhook_event,
+            "response",
+            "405",
+        ),
     ] {
         // One untimed start loads the binary into the page cache.
         cold_start(binary, &event).await?;
@@ -56,8 +69,10 @@ pub async fn figures(args: &SuiteArgs, report: &mut Report) -> Result<(), String
         let mut first = Vec::new();
         for _ in 0..args.cold_starts {
             let (to_next, to_answer, kind, body) = cold_start(binary, &event).await?;
-            if kind != expected {
-                return Err(format!("{name}: expected an {expected} answer, got {kind}: {body}"));
+            if kind != expected || !body.contains(holds) {
+                return Err(format!(
+                    "{name}: expected an {expected} answer, got {kind}: {body}"
+                ));
             }
             init.push(to_next);
             first.push(to_answer);
@@ -93,10 +108,15 @@ pub async fn figures(args: &SuiteArgs, report: &mut Report) -> Result<(), String
     Ok(())
 }
 
-/// Sizes of `<dir>/<function>/bootstrap` (and `bootstrap.zip` when present).
-fn sizes(dir: &FsPath, report: &mut Report) -> Result<(), String> {
+/// Sizes of the release function binaries `make package` built, and of their zips.
+fn sizes(target: &FsPath, report: &mut Report) -> Result<(), String> {
     for name in ["backfill", "webhook"] {
-        let binary = dir.join(name).join("bootstrap");
+        // arm64 as deployed; x86_64 when package.sh had to fall back (it warns then).
+        let binary = ["aarch64-unknown-linux-gnu", "x86_64-unknown-linux-gnu"]
+            .iter()
+            .map(|triple| target.join(triple).join("release").join(name))
+            .find(|path| path.is_file())
+            .ok_or_else(|| format!("no release binary of {name} under {}", target.display()))?;
         let bytes = std::fs::read(&binary).map_err(|e| format!("{}: {e}", binary.display()))?;
         // ELF e_machine at offset 18: 0xB7 is AArch64.
         let arch = match bytes.get(18..20) {
@@ -104,7 +124,7 @@ fn sizes(dir: &FsPath, report: &mut Report) -> Result<(), String> {
             Some([0x3E, 0x00]) => "x86_64",
             _ => "unknown",
         };
-        let zip = dir.join(name).join("bootstrap.zip");
+        let zip = target.join("lambda").join(name).join("bootstrap.zip");
         let zip_mb = std::fs::metadata(&zip).map_or(f64::NAN, |m| mb(m.len()));
         report.add(
             &format!("binary size {name} ({arch}, release)"),
@@ -143,7 +163,10 @@ fn function_url_get(path: &str) -> Value {
 
 /// Starts `binary` once against a fresh runtime API; returns (to /next, to answer, answer kind,
 /// answer body).
-async fn cold_start(binary: &FsPath, event: &Value) -> Result<(Duration, Duration, String, String), String> {
+async fn cold_start(
+    binary: &FsPath,
+    event: &Value,
+) -> Result<(Duration, Duration, String, String), String> {
     let (done_tx, done_rx) = oneshot::channel();
     let api = Arc::new(Api {
         event: event.clone(),
@@ -243,18 +266,28 @@ async fn next(State(api): State<Arc<Api>>) -> axum::response::Response {
             headers.insert(name, value);
         }
     };
-    put("lambda-runtime-aws-request-id", "bench-request-1".to_owned());
+    put(
+        "lambda-runtime-aws-request-id",
+        "bench-request-1".to_owned(),
+    );
     put("lambda-runtime-deadline-ms", deadline.to_string());
     put(
         "lambda-runtime-invoked-function-arn",
         "arn:aws:lambda:us-east-1:000000000000:function:bench".to_owned(),
     );
-    put("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned());
+    put(
+        "lambda-runtime-trace-id",
+        "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned(),
+    );
     put("content-type", "application/json".to_owned());
     (headers, api.event.to_string()).into_response()
 }
 
-async fn response(State(api): State<Arc<Api>>, Path(_id): Path<String>, body: String) -> StatusCode {
+async fn response(
+    State(api): State<Arc<Api>>,
+    Path(_id): Path<String>,
+    body: String,
+) -> StatusCode {
     answered(&api, "response", body)
 }
 

@@ -37,7 +37,7 @@ enum Command {
         mode: String,
     },
     /// Every figure; see scripts/bench.sh for the stack it expects.
-    Suite(SuiteArgs),
+    Suite(Box<SuiteArgs>),
 }
 
 /// Where the suite finds the local stack and puts its results.
@@ -70,9 +70,16 @@ pub struct SuiteArgs {
     pub backfill_bin: PathBuf,
     #[arg(long)]
     pub webhook_bin: PathBuf,
-    /// Release arm64 binaries (cargo lambda build --release --arm64), for the size figure.
+    /// Cargo's target directory: the size figure reads the release binaries that
+    /// `make package` built (`<dir>/aarch64-unknown-linux-gnu/release/<function>`) and their
+    /// zips (`<dir>/lambda/<function>/bootstrap.zip`).
+    #[arg(long, default_value = "target")]
+    pub target_dir: PathBuf,
+    /// Written by scripts/bench.sh when its background `make package` ends ("<exit code>
+    /// <seconds>"). The CPU-bound figures (webhook, footprint) wait for it; the backfill
+    /// figures, bound by the rate limit, run meanwhile.
     #[arg(long)]
-    pub arm64_dir: PathBuf,
+    pub arm64_done: Option<PathBuf>,
     /// The webhook's Function URL root under cargo lambda watch (…/lambda-url/webhook).
     #[arg(long)]
     pub watch_webhook_url: Option<String>,
@@ -109,7 +116,7 @@ fn main() -> ExitCode {
 
     match cli.command {
         Command::RunBackfill { tenant, mode } => runtime.block_on(backfill::child(&tenant, &mode)),
-        Command::Suite(args) => runtime.block_on(suite(args)),
+        Command::Suite(args) => runtime.block_on(suite(*args)),
     }
 }
 
@@ -150,6 +157,10 @@ async fn run_figures(args: &SuiteArgs, report: &mut report::Report) -> Result<()
         );
     }
 
+    if let Some(done) = &args.arm64_done {
+        wait_for_package(done, report).await?;
+    }
+
     let timer = std::time::Instant::now();
     webhook::in_process(args, report).await?;
     if let Some(e2e) = webhook::E2e::from_args(args, &sims) {
@@ -161,4 +172,44 @@ async fn run_figures(args: &SuiteArgs, report: &mut report::Report) -> Result<()
     coldstart::figures(args, report).await?;
     report.step("footprint figures", timer.elapsed().as_secs_f64());
     Ok(())
+}
+
+/// Waits for the background arm64 build (at most 40 minutes) and records its duration.
+async fn wait_for_package(
+    done: &std::path::Path,
+    report: &mut report::Report,
+) -> Result<(), String> {
+    let waited = std::time::Instant::now();
+    let mut announced = false;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(done) {
+            let mut fields = text.split_whitespace();
+            let rc = fields.next().unwrap_or("?");
+            let seconds: f64 = fields
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(f64::NAN);
+            report.step("build: arm64 release (make package, in parallel)", seconds);
+            report.step(
+                "suite: waiting for the arm64 build",
+                waited.elapsed().as_secs_f64(),
+            );
+            return match rc {
+                "0" => Ok(()),
+                other => Err(format!(
+                    "make package failed (exit {other}; see target/bench/package.log)"
+                )),
+            };
+        }
+        if !announced {
+            eprintln!(
+                "== waiting for the arm64 release build (make package) before the CPU-bound figures =="
+            );
+            announced = true;
+        }
+        if waited.elapsed() > std::time::Duration::from_secs(40 * 60) {
+            return Err("the arm64 release build did not finish within 40 minutes".into());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }

@@ -43,7 +43,8 @@ impl SimHandle {
         Ok(())
     }
 
-    /// Applies `count` mutations; returns (opportunities changed, offers whose truth changed).
+    /// Applies `count` mutations; returns the distinct opportunities changed and offers whose
+    /// truth changed.
     pub async fn mutate(&self, count: usize) -> Result<(usize, usize), String> {
         let body = post(
             &format!("{}/_sim/mutate", self.root),
@@ -51,11 +52,20 @@ impl SimHandle {
         )
         .await?;
         let changed = body["changed"].as_array().cloned().unwrap_or_default();
-        let offers = changed
-            .iter()
-            .map(|c| c["offer_ids"].as_array().map_or(0, Vec::len))
-            .sum();
-        Ok((changed.len(), offers))
+        // One opportunity can be changed twice: count each opportunity and offer once.
+        let distinct = |field: &str| -> std::collections::BTreeSet<String> {
+            changed
+                .iter()
+                .flat_map(|c| match &c[field] {
+                    Value::Array(ids) => ids.iter().map(|id| id.to_string()).collect(),
+                    id => vec![id.to_string()],
+                })
+                .collect()
+        };
+        Ok((
+            distinct("opportunity_id").len(),
+            distinct("offer_ids").len(),
+        ))
     }
 
     pub async fn mapping(&self) -> Result<Value, String> {
@@ -71,9 +81,7 @@ pub fn parse_sims(args: &[String]) -> Result<Vec<SimHandle>, String> {
             let (size, root) = arg
                 .split_once('=')
                 .ok_or_else(|| format!("--sim {arg}: expected OPPORTUNITIES=URL"))?;
-            let opportunities = size
-                .parse()
-                .map_err(|_| format!("--sim {arg}: bad size"))?;
+            let opportunities = size.parse().map_err(|_| format!("--sim {arg}: bad size"))?;
             if !root.starts_with("http://127.0.0.1:") {
                 return Err(format!("--sim {arg}: only 127.0.0.1 simulators"));
             }
@@ -141,7 +149,7 @@ impl Tenant {
         ];
         let secret = json!({
             "lever": { "api_key": "sim-api-key" },
-            "pseudonym_key": format!("bench-pseudonym-key-{}", unix_ms()),
+            "pseudonym_key": format!("bench-pseudonym-key-of-this-run-{}", unix_ms()),
             "webhook_tokens": events.iter().map(|e| (e.to_string(), json!([webhook_token])))
                 .collect::<serde_json::Map<String, Value>>(),
             "settings": { "min_stage_id": tenant.min_stage_id, "field_mapping": sim.mapping().await? },
