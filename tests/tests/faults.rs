@@ -137,15 +137,10 @@ async fn one_child_answers_404() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deadline_hit_mid_run_then_continued() {
-    let stack = Stack::with_env(
-        fast_sim(OPPORTUNITIES),
-        300.0,
-        300,
-        &[("DEADLINE_MARGIN_MS", "0")],
-    )
-    .await;
+/// A full backfill on a slowed Lever that a 400 ms deadline stops after its first pages.
+async fn stopped_by_deadline() -> (Stack, RunSummary) {
+    let env = [("DEADLINE_MARGIN_MS", "0")];
+    let stack = Stack::with_env(fast_sim(OPPORTUNITIES), 300.0, 300, &env).await;
     stack.sim.set_faults(Faults {
         slow_ms: Some(40),
         ..Faults::default()
@@ -156,7 +151,14 @@ async fn deadline_hit_mid_run_then_continued() {
         .syncer()
         .run(&stack.request(Mode::Full), Some(deadline))
         .await;
+
     assert_eq!(first.status, RunStatus::Partial, "{first:?}");
+    (stack, first)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadline_hit_mid_run_then_continued() {
+    let (stack, first) = stopped_by_deadline().await;
     assert!(first.opportunities_read > 0 && first.opportunities_read < OPPORTUNITIES as u64);
 
     stack.sim.set_faults(Faults {
@@ -210,23 +212,7 @@ async fn process_killed_mid_run_and_restarted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn paging_token_gone_stale_before_the_next_invocation() {
-    let stack = Stack::with_env(
-        fast_sim(OPPORTUNITIES),
-        300.0,
-        300,
-        &[("DEADLINE_MARGIN_MS", "0")],
-    )
-    .await;
-    stack.sim.set_faults(Faults {
-        slow_ms: Some(40),
-        ..Faults::default()
-    });
-    let deadline = Instant::now() + Duration::from_millis(400);
-    let first = stack
-        .syncer()
-        .run(&stack.request(Mode::Full), Some(deadline))
-        .await;
-    assert_eq!(first.status, RunStatus::Partial, "{first:?}");
+    let (stack, first) = stopped_by_deadline().await;
 
     stack.sim.set_faults(Faults {
         invalidate_tokens: Some(true),
