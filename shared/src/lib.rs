@@ -18,3 +18,6 @@ pub mod sync;
 pub mod telemetry;
 pub mod webhook;
 pub mod wiring;
+
+#[cfg(test)]
+mod test_support;

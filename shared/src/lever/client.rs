@@ -1042,12 +1042,7 @@ mod tests {
             ..Script::default()
         };
         let app = Router::new().fallback(answer).with_state(script.clone());
-
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let address = listener.local_addr().expect("address");
-        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        let address = crate::test_support::serve_local(app).await;
 
         (format!("http://{address}/v1"), script)
     }
@@ -1109,30 +1104,9 @@ mod tests {
         assert!(debug.contains("redacted"), "{debug}");
     }
 
-    #[derive(Clone, Default)]
-    struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for LogBuffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("log lock").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[tokio::test]
     async fn logs_and_errors_carry_route_templates_only() {
-        let buffer = LogBuffer::default();
-        let writer = buffer.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        let _guard = tracing::subscriber::set_default(subscriber);
+        let (capture, _guard) = crate::test_support::LogCapture::start();
 
         let opportunity_id = "opp-private-4711";
         let (lever, _script) = scripted(vec![
@@ -1148,7 +1122,7 @@ mod tests {
             .await
             .expect_err("retries run out");
 
-        let logs = String::from_utf8(buffer.0.lock().expect("log lock").clone()).expect("utf8");
+        let logs = capture.text();
         let message = format!("{err} {err:?}");
         for text in [&logs, &message] {
             for secret in [

@@ -61,11 +61,7 @@ async fn client(harness: &Harness, replies: Vec<(u16, String)>) -> (HttpLever, A
         ..Api::default()
     };
     let app = Router::new().fallback(answer).with_state(api.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    let address = crate::test_support::serve_local(app).await;
 
     let policy = RetryPolicy {
         max_attempts: 3,

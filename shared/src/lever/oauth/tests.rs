@@ -3,6 +3,7 @@
 use super::testing::{CLIENT_SECRET, FIRST_REFRESH, Harness, TENANT, credential};
 use super::*;
 use crate::ports::{SecretWriter, TokenLease};
+use crate::test_support::{LogCapture, serve_local};
 use axum::Router;
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -16,35 +17,8 @@ fn token(bearer: &Bearer) -> &str {
 }
 
 /// Captures every log line of the current thread at trace level.
-fn capture_logs() -> (LogBuffer, tracing::subscriber::DefaultGuard) {
-    let buffer = LogBuffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    (buffer, tracing::subscriber::set_default(subscriber))
-}
-
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<StdMutex<Vec<u8>>>);
-
-impl LogBuffer {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().expect("log lock").clone()).expect("utf8")
-    }
-}
-
-impl std::io::Write for LogBuffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+fn capture_logs() -> (LogCapture, tracing::subscriber::DefaultGuard) {
+    LogCapture::start()
 }
 
 // --- reuse and refresh timing -----------------------------------------------------------------
@@ -420,11 +394,7 @@ async fn endpoint(replies: Vec<(u16, &str)>) -> (HttpTokenExchange, Endpoint) {
     let app = Router::new()
         .route("/oauth/token", axum::routing::post(token_route))
         .with_state(endpoint.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    let address = serve_local(app).await;
 
     let policy = RetryPolicy {
         max_attempts: 3,
