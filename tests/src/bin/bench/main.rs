@@ -189,7 +189,10 @@ async fn wait_for_package(
                 .next()
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(f64::NAN);
-            report.step("build: arm64 release (make package, in parallel)", seconds);
+            report.step(
+                "build: arm64 release (make package, background, nice 19)",
+                seconds,
+            );
             report.step(
                 "suite: waiting for the arm64 build",
                 waited.elapsed().as_secs_f64(),
