@@ -107,17 +107,45 @@ impl Syncer {
     ) -> Vec<RunSummary> {
         let mut summaries = Vec::with_capacity(tenants.len());
         for tenant in tenants {
-            let request = RunRequest {
-                tenant: tenant.clone(),
-                mode: Mode::Incremental,
-                since: None,
-                until: None,
-                opportunity_ids: None,
-                dry_run: false,
-            };
+            let request = self.scheduled_request(tenant).await;
             summaries.push(self.run(&request, deadline).await);
         }
         summaries
+    }
+
+    /// The nightly run of one tenant: the nightly incremental, unless a console run stopped
+    /// part way (a large first backfill spread over several invocations, say). Then the
+    /// schedule continues that plan from its cursor instead of replacing it; the next night
+    /// runs the incremental.
+    async fn scheduled_request(&self, tenant: &str) -> RunRequest {
+        let nightly = RunRequest {
+            tenant: tenant.to_owned(),
+            mode: Mode::Incremental,
+            since: None,
+            until: None,
+            opportunity_ids: None,
+            dry_run: false,
+        };
+
+        // A store error here is met again, and reported, by the run itself.
+        let Ok(Some(cursor)) = self.store.cursor(tenant).await else {
+            return nightly;
+        };
+        let Some(plan) = Plan::parse(&cursor.plan) else {
+            return nightly;
+        };
+        info!(
+            event = "schedule_continues_plan",
+            tenant,
+            mode = plan.mode.as_str(),
+            windowed = plan.since.is_some() || plan.until.is_some(),
+        );
+        RunRequest {
+            mode: plan.mode,
+            since: plan.since,
+            until: plan.until,
+            ..nightly
+        }
     }
 
     async fn run_tenant(
@@ -126,7 +154,17 @@ impl Syncer {
         deadline: Option<Instant>,
         summary: &mut RunSummary,
     ) -> Result<(), SyncError> {
-        let ctx = Arc::new(TenantContext::load(self, &request.tenant).await?);
+        let tenant = request.tenant.as_str();
+        let secret = self.secrets.tenant_secret(tenant).await?;
+        let lever = self.lever.client(tenant, &secret)?;
+        let ctx = match TenantContext::with_client(self, tenant, &secret, lever.clone()).await {
+            Ok(ctx) => Arc::new(ctx),
+            Err(err) => {
+                // Calls spent loading the dimensions count too (retries of an outage, a 401).
+                summary.api_calls = lever.calls();
+                return Err(err);
+            }
+        };
         let mut run = Run {
             ctx: &ctx,
             summary: summary.clone(),
@@ -145,7 +183,7 @@ impl Syncer {
         let result = match drained {
             Err(err) => Err(err),
             Ok(()) => match &request.opportunity_ids {
-                Some(ids) => self.run_ids(&mut run, ids, request.dry_run).await,
+                Some(ids) => self.run_ids(&mut run, ids, request.dry_run, deadline).await,
                 None => self.run_listings(&mut run, request, deadline).await,
             },
         };
@@ -155,29 +193,50 @@ impl Syncer {
         result
     }
 
-    /// Fetches the named opportunities one by one.
+    /// Fetches the named opportunities one by one. Stops before the deadline (after at least
+    /// one id) and lists the ids it did not reach in the summary, to be sent again.
     async fn run_ids(
         &self,
         run: &mut Run<'_>,
         ids: &[String],
         dry_run: bool,
+        deadline: Option<Instant>,
     ) -> Result<(), SyncError> {
         let mut unique: Vec<&String> = ids.iter().collect();
         unique.sort();
         unique.dedup();
 
         // Written a page at a time, so a failure keeps what was done before it.
+        let mut done = 0;
         for chunk in unique.chunks(ID_PAGE) {
             let mut found = Vec::with_capacity(chunk.len());
             for id in chunk {
+                if done > 0 && past_deadline(deadline, self.options.deadline_margin) {
+                    self.process_page(run, found, dry_run).await?;
+                    self.stop_ids_early(run, &unique[done..]);
+                    return Ok(());
+                }
                 match run.ctx.lever.opportunity(id).await? {
                     Some(opportunity) => found.push(opportunity),
                     None => run.summary.skipped.not_found += 1,
                 }
+                done += 1;
             }
             self.process_page(run, found, dry_run).await?;
         }
         Ok(())
+    }
+
+    /// Marks an `opportunity_ids` run partial, keeping the ids it did not reach.
+    fn stop_ids_early(&self, run: &mut Run<'_>, remaining: &[&String]) {
+        run.summary.status = RunStatus::Partial;
+        run.summary.ids_remaining = remaining.iter().map(|id| id.to_string()).collect();
+        info!(
+            event = "backfill_deadline",
+            tenant = %run.ctx.tenant,
+            ids_remaining = remaining.len(),
+            "stopping before the deadline"
+        );
     }
 
     /// Walks the plan's listings page by page, checkpointing after each page.
@@ -264,10 +323,17 @@ impl Syncer {
     ) -> Result<Cursor, SyncError> {
         let plan = plan_key(request);
         let stored = self.store.cursor(&request.tenant).await?;
-        if let Some(cursor) = stored.filter(|c| c.plan == plan && !request.dry_run) {
-            run.summary.resumed = true;
-            info!(event = "backfill_resume", tenant = %request.tenant, listing = cursor.listing);
-            return Ok(cursor);
+        match stored {
+            Some(cursor) if cursor.plan == plan && !request.dry_run => {
+                run.summary.resumed = true;
+                info!(event = "backfill_resume", tenant = %request.tenant, listing = cursor.listing);
+                return Ok(cursor);
+            }
+            Some(_) if !request.dry_run => {
+                // An operator asked for another plan: it replaces the unfinished one.
+                warn!(event = "cursor_replaced", tenant = %request.tenant, "an unfinished run of another plan is abandoned");
+            }
+            _ => {}
         }
 
         let now = self.clock.now_ms();
@@ -475,9 +541,29 @@ fn listings(
     }
 }
 
+/// What a cursor belongs to: the mode and window of the run that left it.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Plan {
+    mode: Mode,
+    since: Option<i64>,
+    until: Option<i64>,
+}
+
+impl Plan {
+    /// `None` for a cursor left before plans were stored as JSON.
+    fn parse(key: &str) -> Option<Plan> {
+        serde_json::from_str(key).ok()
+    }
+}
+
 /// Identifies a plan so only the same request resumes a stored cursor.
 fn plan_key(request: &RunRequest) -> String {
-    format!("{:?}|{:?}|{:?}", request.mode, request.since, request.until)
+    let plan = Plan {
+        mode: request.mode,
+        since: request.since,
+        until: request.until,
+    };
+    serde_json::to_string(&plan).expect("a plan is plain data")
 }
 
 /// The cursor after a page: the next page of this listing, or the first of the next listing.

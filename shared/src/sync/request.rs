@@ -74,7 +74,14 @@ pub fn parse_invocation(payload: &Value) -> Result<Invocation, String> {
         return Ok(Invocation::Scheduled);
     }
 
-    let request: RunRequest = serde_json::from_value(payload.clone()).map_err(|e| describe(&e))?;
+    // serde would also take an array as the fields in order; a payload is an object.
+    if !payload.is_object() {
+        return Err(
+            "invalid payload: expected a JSON object such as {\"tenant\": \"acme\"}".into(),
+        );
+    }
+    let request: RunRequest =
+        serde_path_to_error::deserialize(payload).map_err(|e| describe(&e))?;
     validate(&request)?;
     Ok(Invocation::Console(request))
 }
@@ -126,11 +133,33 @@ fn validate(request: &RunRequest) -> Result<(), String> {
     Ok(())
 }
 
-/// serde's messages already name unknown fields and expected types; strip the position.
-fn describe(err: &serde_json::Error) -> String {
-    let message = err.to_string();
+/// Names the field and what was wrong with it, without echoing the value: the message is
+/// also logged, and a mistyped value could be anything (an email pasted in the wrong field).
+fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let message = err.inner().to_string();
     let message = message.split(" at line ").next().unwrap_or(&message);
-    format!("invalid payload: {message}")
+    let message = without_value(message);
+    match err.path().to_string().as_str() {
+        "." => format!("invalid payload: {message}"),
+        path => format!("invalid payload: {path}: {message}"),
+    }
+}
+
+/// serde's "invalid type: string \"x\", expected i64" becomes "invalid type: string, expected
+/// i64"; "unknown variant `x`, expected …" becomes "unknown variant, expected …". Messages
+/// about unknown or missing fields name keys, not values, and are kept.
+fn without_value(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: ", "unknown variant"] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some((unexpected, expected)) = rest.split_once(", expected ")
+        {
+            let kind = unexpected.split_whitespace().next().unwrap_or("");
+            let kind = if kind.starts_with('`') { "" } else { kind };
+            let head = format!("{prefix}{kind}");
+            return format!("{}, expected {expected}", head.trim_end_matches([' ', ':']));
+        }
+    }
+    message.to_owned()
 }
 
 #[cfg(test)]
@@ -171,12 +200,17 @@ mod tests {
             (json!({ "tenant": "acme", "mdoe": "full" }), "mdoe"),
             (
                 json!({ "tenant": "acme", "mode": "everything" }),
-                "everything",
+                "mode: unknown variant, expected `full` or `incremental`",
             ),
             (
                 json!({ "tenant": "acme", "since": "yesterday" }),
-                "invalid type",
+                "since: invalid type: string, expected i64",
             ),
+            (
+                json!({ "tenant": "acme", "opportunity_ids": ["o1", 7] }),
+                "opportunity_ids[1]: invalid type: integer, expected a string",
+            ),
+            (json!(["acme", "full"]), "expected a JSON object"),
             (
                 json!({ "tenant": "acme", "since": 5, "until": 1 }),
                 "since must not be after until",
@@ -192,5 +226,17 @@ mod tests {
             let err = parse_invocation(&payload).expect_err("invalid");
             assert!(err.contains(expected), "{payload} -> {err}");
         }
+    }
+
+    #[test]
+    fn a_mistyped_value_is_not_echoed() {
+        let payload = json!({ "tenant": "acme", "since": "jane.doe@example.com" });
+
+        let err = parse_invocation(&payload).expect_err("invalid");
+
+        assert_eq!(
+            err,
+            "invalid payload: since: invalid type: string, expected i64"
+        );
     }
 }

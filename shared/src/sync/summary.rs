@@ -52,6 +52,10 @@ pub struct RunSummary {
     pub duration_ms: u64,
     /// Unmapped offer fields holding numbers: candidates for the tenant's field mapping.
     pub unmapped_numeric_fields: BTreeSet<String>,
+    /// An `opportunity_ids` run stopped before its deadline: the ids it did not reach, to be
+    /// sent again as the next payload's `opportunity_ids`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ids_remaining: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -88,6 +92,7 @@ impl RunSummary {
             api_calls: 0,
             duration_ms: 0,
             unmapped_numeric_fields: BTreeSet::new(),
+            ids_remaining: Vec::new(),
             error: None,
         }
     }

@@ -31,6 +31,17 @@ impl TenantContext {
     pub async fn load(syncer: &Syncer, tenant: &str) -> Result<Self, SyncError> {
         let secret = syncer.secrets.tenant_secret(tenant).await?;
         let lever = syncer.lever.client(tenant, &secret)?;
+        Self::with_client(syncer, tenant, &secret, lever).await
+    }
+
+    /// Loads the dimension lists through a client built from the tenant's secret. Its call
+    /// count stays readable by the caller when loading fails.
+    pub async fn with_client(
+        syncer: &Syncer,
+        tenant: &str,
+        secret: &TenantSecret,
+        lever: Arc<dyn LeverApi>,
+    ) -> Result<Self, SyncError> {
         let dimensions = load_dimensions(lever.as_ref()).await?;
         info!(
             event = "dimensions_loaded",

@@ -10,7 +10,7 @@ use crate::store::MemoryStore;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// A Lever account in memory: opportunities paged `page_size` at a time.
 struct FakeLever {
@@ -19,6 +19,8 @@ struct FakeLever {
     page_size: usize,
     calls: AtomicU64,
     fail_offers_for: Mutex<Option<String>>,
+    /// Lever's requisitions endpoint answers 503 (after the client's retries).
+    requisitions_down: AtomicBool,
 }
 
 impl FakeLever {
@@ -34,6 +36,7 @@ impl FakeLever {
             page_size: 2,
             calls: AtomicU64::new(0),
             fail_offers_for: Mutex::new(None),
+            requisitions_down: AtomicBool::new(false),
         }
     }
 
@@ -69,6 +72,12 @@ impl LeverApi for FakeLever {
     }
     async fn requisitions(&self) -> Result<Vec<Requisition>, LeverError> {
         self.tick();
+        if self.requisitions_down.load(Ordering::SeqCst) {
+            return Err(LeverError::Unavailable {
+                attempts: 8,
+                last_status: Some(503),
+            });
+        }
         Ok(vec![])
     }
     async fn requisition_fields(&self) -> Result<Vec<RequisitionField>, LeverError> {
@@ -396,4 +405,81 @@ async fn a_windowed_run_leaves_the_watermark_alone() {
         store.watermark("acme").await.expect("watermark"),
         Some(1_000_000)
     );
+}
+
+#[tokio::test]
+async fn the_schedule_continues_an_unfinished_full_backfill() {
+    let (lever, store) = (Arc::new(account()), Arc::new(MemoryStore::default()));
+    let sync = syncer(lever, store.clone(), json!({}));
+
+    // Already past the margin: one page, then a clean stop with a cursor.
+    let stopped = sync.run(&request(Mode::Full), Some(Instant::now())).await;
+    assert_eq!(
+        (stopped.status, stopped.opportunities_read),
+        (RunStatus::Partial, 2)
+    );
+
+    let nightly = sync.run_scheduled(&["acme".to_owned()], None).await;
+
+    assert_eq!(nightly.len(), 1);
+    let run = &nightly[0];
+    assert_eq!(
+        (run.mode, run.resumed, run.status, run.opportunities_read),
+        (Mode::Full, true, RunStatus::Complete, 3)
+    );
+    assert_eq!(store.scan_offers("acme").await.expect("scan").len(), 3);
+    assert_eq!(store.cursor("acme").await.expect("cursor"), None);
+    assert_eq!(store.watermark("acme").await.expect("wm"), Some(1_000_000));
+
+    let next_night = sync.run_scheduled(&["acme".to_owned()], None).await;
+    assert_eq!(
+        (next_night[0].mode, next_night[0].resumed),
+        (Mode::Incremental, false)
+    );
+}
+
+#[tokio::test]
+async fn an_ids_run_stops_before_the_deadline_and_names_the_ids_left() {
+    let (lever, store) = (Arc::new(account()), Arc::new(MemoryStore::default()));
+    let sync = syncer(lever, store.clone(), json!({}));
+    let mut ids = request(Mode::Full);
+    ids.opportunity_ids = Some(vec!["o4".into(), "o1".into(), "o3".into()]);
+
+    let stopped = sync.run(&ids, Some(Instant::now())).await;
+
+    assert_eq!(
+        (stopped.status, stopped.offers_written),
+        (RunStatus::Partial, 1)
+    );
+    assert_eq!(
+        stopped.ids_remaining,
+        vec!["o3".to_owned(), "o4".to_owned()]
+    );
+    assert_eq!(store.cursor("acme").await.expect("cursor"), None);
+
+    ids.opportunity_ids = Some(stopped.ids_remaining.clone());
+    let rest = sync.run(&ids, None).await;
+    assert_eq!((rest.status, rest.offers_written), (RunStatus::Complete, 2));
+    assert!(rest.ids_remaining.is_empty());
+    assert_eq!(store.scan_offers("acme").await.expect("scan").len(), 3);
+}
+
+#[tokio::test]
+async fn calls_spent_loading_the_dimensions_are_counted_when_it_fails() {
+    let (lever, store) = (Arc::new(account()), Arc::new(MemoryStore::default()));
+    lever.requisitions_down.store(true, Ordering::SeqCst);
+    let sync = syncer(lever, store, json!({}));
+
+    let failed = sync.run(&request(Mode::Full), None).await;
+
+    assert_eq!(
+        failed.status,
+        RunStatus::Partial,
+        "a Lever outage is transient"
+    );
+    assert_eq!(
+        failed.api_calls, 4,
+        "stages, archive reasons, postings, then the failed requisitions (the join stops there)"
+    );
+    assert!(failed.error.is_some_and(|e| e.contains("503")));
 }
