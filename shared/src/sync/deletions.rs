@@ -4,6 +4,7 @@
 use super::request::{Mode, RunRequest};
 use super::{Run, Syncer};
 use crate::error::SyncError;
+use crate::lever::model::DeletedOpportunity;
 use tracing::info;
 
 impl Syncer {
@@ -18,17 +19,13 @@ impl Syncer {
 
         loop {
             let page = run.ctx.lever.deleted_page(since, offset.as_deref()).await?;
-            for deleted in &page.data {
-                let removed = match dry_run {
-                    true => 0,
-                    false => {
-                        self.store
-                            .remove_opportunity(&run.ctx.tenant, &deleted.id)
-                            .await?
-                    }
-                };
-                run.summary.offers_deleted += removed as u64;
-                run.summary.opportunities_deleted += u64::from(removed > 0);
+            let removed = match dry_run {
+                true => self.stored_offer_counts(run, &page.data).await?,
+                false => self.remove_each(run, &page.data).await?,
+            };
+            for count in removed {
+                run.summary.offers_deleted += count as u64;
+                run.summary.opportunities_deleted += u64::from(count > 0);
             }
 
             offset = page.next.filter(|_| page.has_next);
@@ -38,6 +35,36 @@ impl Syncer {
         }
         info!(event = "deletions_applied", tenant = %run.ctx.tenant, since, opportunities = run.summary.opportunities_deleted);
         Ok(())
+    }
+
+    /// Removes the records of each deleted opportunity; returns the offer items removed, each.
+    async fn remove_each(
+        &self,
+        run: &Run<'_>,
+        deleted: &[DeletedOpportunity],
+    ) -> Result<Vec<usize>, SyncError> {
+        let mut removed = Vec::with_capacity(deleted.len());
+        for opportunity in deleted {
+            let count = self
+                .store
+                .remove_opportunity(&run.ctx.tenant, &opportunity.id)
+                .await?;
+            removed.push(count);
+        }
+        Ok(removed)
+    }
+
+    /// A dry run's preview: how many offer items each deleted opportunity has stored.
+    async fn stored_offer_counts(
+        &self,
+        run: &Run<'_>,
+        deleted: &[DeletedOpportunity],
+    ) -> Result<Vec<usize>, SyncError> {
+        let mut ids: Vec<String> = deleted.iter().map(|d| d.id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let lookups = self.store.lookups(&run.ctx.tenant, &ids).await?;
+        Ok(lookups.iter().map(|l| l.offers.len()).collect())
     }
 }
 

@@ -21,6 +21,8 @@ struct FakeLever {
     fail_offers_for: Mutex<Option<String>>,
     /// Lever's requisitions endpoint answers 503 (after the client's retries).
     requisitions_down: AtomicBool,
+    /// Ids `/opportunities/deleted` lists.
+    deleted: Mutex<Vec<String>>,
 }
 
 impl FakeLever {
@@ -37,6 +39,7 @@ impl FakeLever {
             calls: AtomicU64::new(0),
             fail_offers_for: Mutex::new(None),
             requisitions_down: AtomicBool::new(false),
+            deleted: Mutex::new(Vec::new()),
         }
     }
 
@@ -142,8 +145,12 @@ impl LeverApi for FakeLever {
         _: Option<&str>,
     ) -> Result<Page<DeletedOpportunity>, LeverError> {
         self.tick();
+        let ids = self.deleted.lock().expect("lock").clone();
         Ok(Page {
-            data: vec![],
+            data: ids
+                .into_iter()
+                .map(|id| from(json!({ "id": id, "deletedAt": 20 })))
+                .collect(),
             has_next: false,
             next: None,
         })
@@ -482,4 +489,35 @@ async fn calls_spent_loading_the_dimensions_are_counted_when_it_fails() {
         "stages, archive reasons, postings, then the failed requisitions (the join stops there)"
     );
     assert!(failed.error.is_some_and(|e| e.contains("503")));
+}
+
+#[tokio::test]
+async fn a_dry_run_previews_deletions_without_removing_anything() {
+    let (lever, store) = (Arc::new(account()), Arc::new(MemoryStore::default()));
+    let sync = syncer(lever.clone(), store.clone(), json!({}));
+    sync.run(&request(Mode::Full), None).await;
+    *lever.deleted.lock().expect("lock") = vec!["o1".into(), "o3".into(), "never-stored".into()];
+    let writes = store.writes();
+
+    let mut dry = request(Mode::Full);
+    dry.dry_run = true;
+    let preview = sync.run(&dry, None).await;
+
+    assert_eq!(
+        (preview.opportunities_deleted, preview.offers_deleted),
+        (2, 2)
+    );
+    assert_eq!(store.writes(), writes);
+    assert_eq!(store.scan_offers("acme").await.expect("scan").len(), 3);
+
+    let real = sync.run(&request(Mode::Full), None).await;
+    assert_eq!((real.opportunities_deleted, real.offers_deleted), (2, 2));
+    let left: Vec<String> = store
+        .scan_offers("acme")
+        .await
+        .expect("scan")
+        .into_iter()
+        .map(|r| r.offer_id)
+        .collect();
+    assert_eq!(left, vec!["f4".to_owned()]);
 }
