@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use shared::config::Config;
 use shared::sync::{Mode, RunRequest};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -428,27 +428,14 @@ async fn sample(sim: SimHandle, stop: Arc<AtomicBool>) -> Vec<Sample> {
 /// (item count, SHA-256) of every offer and lookup item, attributes in canonical order.
 async fn table_digest(aws: &aws_config::SdkConfig, table: &str) -> Result<(usize, String), String> {
     let dynamo = aws_sdk_dynamodb::Client::new(aws);
+    let items = crate::check::scan_items(&dynamo, table).await?;
     let mut lines = Vec::new();
-    let mut start: Option<HashMap<String, AttributeValue>> = None;
-    loop {
-        let page = dynamo
-            .scan()
-            .table_name(table)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(|e| format!("scan: {}", e.into_service_error()))?;
-        for item in page.items() {
-            let pk = item.get("pk").and_then(|v| v.as_s().ok());
-            if pk.is_some_and(|pk| pk.ends_with("#STATE")) {
-                continue;
-            }
-            lines.push(canonical(&AttributeValue::M(item.clone())));
+    for item in items {
+        let pk = item.get("pk").and_then(|v| v.as_s().ok());
+        if pk.is_some_and(|pk| pk.ends_with("#STATE")) {
+            continue;
         }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            break;
-        }
+        lines.push(canonical(&AttributeValue::M(item)));
     }
     lines.sort();
     let mut hash = Sha256::new();

@@ -9,6 +9,10 @@
 //!   writes the JSON and exits non-zero when a floor is missed.
 
 mod backfill;
+// The table scan of the demo report and the tests (only part of the file is used here).
+#[allow(dead_code)]
+#[path = "../local_stack/check.rs"]
+mod check;
 mod coldstart;
 mod machine;
 mod report;

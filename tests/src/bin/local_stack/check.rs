@@ -1,7 +1,7 @@
 //! Compares the stored offer records with the simulator's ground truth, field by field.
 //!
-//! Shared by the `local-stack report` command and the integration tests (which include this
-//! file by path), so the demo and the tests hold the product to the same standard.
+//! Shared by the `local-stack report` command, the integration tests and the benchmark (which
+//! include this file by path), so the demo and the tests hold the product to the same standard.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use lever_sim::{Truth, TruthOffer};
@@ -126,6 +126,15 @@ pub async fn raw_items(
     dynamo: &aws_sdk_dynamodb::Client,
     table: &str,
 ) -> Result<Vec<String>, String> {
+    let items = scan_items(dynamo, table).await?;
+    Ok(items.iter().map(|item| format!("{item:?}")).collect())
+}
+
+/// Every item of a table, every page of the scan.
+pub async fn scan_items(
+    dynamo: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<Vec<HashMap<String, AttributeValue>>, String> {
     let mut items = Vec::new();
     let mut start: Option<HashMap<String, AttributeValue>> = None;
     loop {
@@ -136,7 +145,7 @@ pub async fn raw_items(
             .send()
             .await
             .map_err(|e| format!("scan: {}", e.into_service_error()))?;
-        items.extend(page.items().iter().map(|item| format!("{item:?}")));
+        items.extend(page.items().iter().cloned());
         start = page.last_evaluated_key;
         if start.is_none() {
             return Ok(items);
